@@ -1,0 +1,1 @@
+"""Collection: fetch sources, parse each access method into one item type, normalise, dedupe."""
