@@ -26,3 +26,32 @@ class CollectedItem:
     kind: str | None = None  # one of KINDS; None = let the pipeline infer it
     raw_tags: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTask:
+    """What an access method needs to know of a source (a detached copy of its row)."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str
+    url: str
+    rules: dict[str, Any]
+    etag: str | None = None
+    last_modified: str | None = None
+    item_kind: str | None = None
+    # Canonical URLs this source already yielded: an html source follows only new items.
+    known_urls: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Harvest:
+    """What one collection of one source produced."""
+
+    items: list[CollectedItem] = field(default_factory=list)
+    not_modified: bool = False  # 304: nothing parsed, nothing changed
+    etag: str | None = None
+    last_modified: str | None = None
+    problem: str | None = None  # readable with defects (bozo feed, some pages failed...)
+    hint_seconds: float | None = None  # the server's own pacing hint (ttl, max-age)
