@@ -34,7 +34,12 @@ DEADLINES: list[tuple[str, datetime | None, bool, datetime | None]] = [
     ("Clôture le 29/02/2024", paris(2024, 2, 29, 23, 59), False, None),
     ("CLÔTURE LE 29/02/2024", paris(2024, 2, 29, 23, 59), False, None),
     ("jusqu'au lundi 15 mai 2023 à 18h", paris(2023, 5, 15, 18, 0), False, None),
-    ("Les dossiers sont à déposer jusqu’au 15 mai 2027 à 12h00", paris(2027, 5, 15, 12), False, None),
+    (
+        "Les dossiers sont à déposer jusqu’au 15 mai 2027 à 12h00",
+        paris(2027, 5, 15, 12),
+        False,
+        None,
+    ),
     ("Date limite : 15 mars 2027 18h30", paris(2027, 3, 15, 18, 30), False, None),
     ("Date limite : 15/03/2027, 23:59", paris(2027, 3, 15, 23, 59), False, None),
     ("Date limite : 15 mars 2027 à midi", paris(2027, 3, 15, 12, 0), False, None),
@@ -126,12 +131,20 @@ DEADLINES: list[tuple[str, datetime | None, bool, datetime | None]] = [
     ("Terminé", None, True, None),
     ("Statut : Fermé", None, True, None),
     ("Les inscriptions sont terminées.", None, True, None),
+    ("La session est close", None, True, None),
     ("Appel clôturé le 15 mars 2024", paris(2024, 3, 15, 23, 59), True, None),
     ("Les candidatures seront clôturées le 15 mars 2027", paris(2027, 3, 15, 23, 59), False, None),
     # not closed, not deadlines
     ("L'appel n'est pas encore clos", None, False, None),
     ("Réunion à huis clos", None, False, None),
-    ("Le projet soutient une ferme agricole au Sénégal depuis 2019 et se poursuit.", None, False, None),
+    ("Applications close on 15 March 2027", paris(2027, 3, 15, 23, 59), False, None),
+    ("Avant tout, lisez le règlement. Réunion le 3 juin 2026.", None, False, None),
+    (
+        "Le projet soutient une ferme agricole au Sénégal depuis 2019 et se poursuit.",
+        None,
+        False,
+        None,
+    ),
     ("Publié le 08/09/2025", None, False, None),
     ("Mis à jour le 08/09/2025", None, False, None),
     ("Date de lancement : 1 avril 2019", None, False, paris(2019, 4, 1)),
@@ -226,7 +239,11 @@ EVENTS: list[tuple[str, datetime | None, datetime | None]] = [
         paris(2025, 6, 3, 9),
         paris(2025, 6, 3, 12),
     ),
-    ("Publié le 08/09/2025 — Rencontre le 2 octobre 2025 à 18h30", paris(2025, 10, 2, 18, 30), None),
+    (
+        "Publié le 08/09/2025 — Rencontre le 2 octobre 2025 à 18h30",
+        paris(2025, 10, 2, 18, 30),
+        None,
+    ),
     ("à définir", None, None),
 ]
 

@@ -370,3 +370,15 @@ class User(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TitleBand(Base):
+    """MinHash bands of an item's title: near-duplicate candidates are found by an indexed
+    equality lookup, so matching does not grow with the square of the number of items."""
+
+    __tablename__ = "title_bands"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(types.BigInteger, primary_key=True, index=True)

@@ -29,7 +29,7 @@ _MAX_TEXT = 100_000  # far above a page's text; bounds the work spent on junk in
 _DP_WINDOW = 200  # dateparser is slow and liberal: never give it more than this
 _CUE_WINDOW = 60  # text after a deadline label handed to dateparser when no date follows
 _MAX_DP_CALLS = 3  # a long page may hold many labels: bound the slow fallback
-_SHORT_VALUE = 80  # a text this short holding one date is a label's value: take the date
+_SHORT_VALUE = 60  # a text this short holding one date is a label's value: take the date
 _CUE_GAP = 80  # max distance between a label ("Date de clôture") and its date
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
 _START_OF_DAY = time(0, 0)
@@ -150,11 +150,11 @@ _RANK = {"ext": 0, "strong": 1, "weak": 2}
 # --- status words -------------------------------------------------------------------------
 
 # On the accented text: "clôturé" (participle = status) differs from "clôture" (noun = label).
-_CLOSED_STRONG = re.compile(r"\b(?:cl[oô]tur(?:é|ée|és|ées)|clos|closes?)\b")
-# On the folded text; these also have other meanings ("ferme", "terminé" in prose), so they
+_CLOSED_STRONG = re.compile(r"\b(?:cl[oô]tur(?:é|ée|és|ées)|clos)\b")
+# On the folded text; these also have other meanings ("une ferme", "close" in English), so they
 # only count in a short segment, after a status word, or right after a date.
 _CLOSED_WEAK = re.compile(
-    r"\b(?:terminee?s?|fermee?s?|expiree?s?|clotures?|closed|expired|finished|ended)\b"
+    r"\b(?:terminee?s?|fermee?s?|expiree?s?|clotures?|closes?|closed|expired|finished|ended)\b"
 )
 _NEGATED = re.compile(r"\b(?:pas|non|jamais)(?:\s+encore)?[\s-]*$")
 _NOUN_CLOS_BEFORE = re.compile(r"\b(?:le|au|du|un|huis)\s+$")  # "huis clos", "le Clos"
@@ -652,8 +652,14 @@ def _labelled_deadline(scan: _Scan, today: date) -> tuple[datetime | None, datet
     return upcoming[0] if upcoming else max(bounds, key=lambda b: b[1])
 
 
+def _is_label_value(scan: _Scan) -> bool:
+    """A short text of one piece ("15 mars 2027", "Mercredi 15 septembre 2027"), no sentence."""
+    text = scan.clean.strip()
+    return len(text) <= _SHORT_VALUE and not _BREAK.search(text)
+
+
 def _unlabelled_deadline(scan: _Scan, today: date) -> tuple[datetime | None, datetime | None]:
-    """No label: the end of the text's one range, or the one date of a short text."""
+    """No label: the end of the text's one range, or the one date of a label's value."""
     candidates = [s for s, tag in zip(scan.spans, scan.tags, strict=True) if tag != "pub"]
     ranges = [s for s in candidates if s.first is not None]
     if len(ranges) == 1:
@@ -661,7 +667,7 @@ def _unlabelled_deadline(scan: _Scan, today: date) -> tuple[datetime | None, dat
         if opens is not None:
             return opens, end
     plain = [s for s, tag in zip(scan.spans, scan.tags, strict=True) if tag is None]
-    if len(candidates) == 1 and len(plain) == 1 and len(scan.clean.strip()) <= _SHORT_VALUE:
+    if len(candidates) == 1 and len(plain) == 1 and _is_label_value(scan):
         return _span_bounds(plain[0], today, _END_OF_DAY)
     return None, None
 
@@ -678,7 +684,7 @@ def _deadline_by_dateparser(scan: _Scan, today: date) -> datetime | None:
             window = scan.clean[cue.end : cue.end + _CUE_WINDOW]
             cut = _BREAK.search(window)
             windows.append(window[: cut.start()] if cut else window)
-    if not scan.spans and not scan.cues and len(scan.clean.strip()) <= _SHORT_VALUE:
+    if not scan.spans and not scan.cues and _is_label_value(scan):
         windows.append(scan.clean)
     for window in windows:
         m = _MONTH_YEAR.match(_fold(window))

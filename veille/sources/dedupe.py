@@ -1,7 +1,8 @@
 """Storing collected items: one item per real-world thing, one sighting per source.
 
 Matching, in order: the same entry of the same source again (its key); the same canonical
-URL or GUID from any source. A rejected item keeps its sightings, so it never comes back.
+URL or GUID from any source; a near-duplicate title (MinHash bands, confirmed by rapidfuzz
+and by the deadline or funder). A rejected item keeps its sightings: it never comes back.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from veille.models import Item, Sighting, Source
+from veille.errors import InvalidTransition, NotFound
+from veille.models import Decision, Item, Sighting, Source, TitleBand
+from veille.sources import similar
 from veille.sources.items import CollectedItem
 from veille.sources.normalize import canonical_url, infer_kind
 from veille.tags import get_or_create_tags
@@ -55,7 +58,7 @@ def store_items(
             else:
                 stats.unchanged += 1
             continue
-        item = _find_relayed(session, entry)
+        item = _find_relayed(session, entry) or _find_similar(session, source, entry)
         if item is None:
             item = _new_item(session, source, entry, now=now)
             stats.new += 1
@@ -82,6 +85,45 @@ def _find_relayed(session: Session, entry: CollectedItem) -> Item | None:
     return sighting.item if sighting else None
 
 
+def _find_similar(session: Session, source: Source, entry: CollectedItem) -> Item | None:
+    keys = similar.bands(entry.title)
+    if not keys:
+        return None
+    candidate_ids = session.scalars(
+        select(TitleBand.item_id).where(TitleBand.band.in_(keys)).distinct().limit(50)
+    ).all()
+    best: tuple[float, Item] | None = None
+    for item in session.scalars(select(Item).where(Item.id.in_(candidate_ids))):
+        if any(s.source_id == source.id for s in item.sightings):
+            continue  # a source does not relay itself: two entries there are two things
+        if not similar.same_thing(
+            entry.title, item.title,
+            dates_agree=_agree_dates(entry, item), funders_agree=_agree_funders(entry, item),
+        ):
+            continue
+        score = similar.similarity(entry.title, item.title)
+        if best is None or score > best[0]:
+            best = (score, item)
+    return best[1] if best else None
+
+
+def _agree_dates(entry: CollectedItem, item: Item) -> bool | None:
+    if entry.deadline is None or item.deadline is None:
+        return None
+    return entry.deadline.date() == item.deadline.date()
+
+
+def _agree_funders(entry: CollectedItem, item: Item) -> bool | None:
+    if not entry.funder or not item.funder:
+        return None
+    return similar.similarity(entry.funder, item.funder) >= 80
+
+
+def _index_title(session: Session, item: Item) -> None:
+    for band in similar.bands(item.title):
+        session.add(TitleBand(item_id=item.id, band=band))
+
+
 def _new_item(session: Session, source: Source, entry: CollectedItem, *, now: datetime) -> Item:
     item = Item(
         title=entry.title,
@@ -105,6 +147,8 @@ def _new_item(session: Session, source: Source, entry: CollectedItem, *, now: da
     )
     item.tags = get_or_create_tags(session, source.tags)
     session.add(item)
+    session.flush()  # its id, for the title index
+    _index_title(session, item)
     return item
 
 
@@ -168,9 +212,39 @@ def _apply_deadline(item: Item) -> None:
     """The item's deadline is the latest one announced, with the source that announced it."""
     dated = [s for s in item.sightings if s.deadline is not None]
     if not dated:
+        item.deadline, item.deadline_source_id = None, None
         return
     latest = max(dated, key=lambda s: s.deadline)  # type: ignore[arg-type,return-value]
     item.deadline = latest.deadline
     item.deadline_source_id = latest.source_id
     if latest.source is not None:
         item.deadline_source = latest.source
+
+
+def split_sighting(
+    session: Session, item_id: int, source_slug: str, *, actor: str, now: datetime
+) -> Item:
+    """Undo a wrong merge: the source's sighting becomes an item of its own, in the inbox.
+    The sighting keeps its key, so that source's next publication follows the new item."""
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"Élément introuvable : n° {item_id}.")
+    sighting = next((s for s in item.sightings if s.source and s.source.slug == source_slug), None)
+    if sighting is None:
+        raise NotFound(f"L'élément n° {item_id} n'a pas été vu dans la source « {source_slug} ».")
+    if len(item.sightings) < 2:
+        raise InvalidTransition(f"L'élément n° {item_id} n'a qu'une source : rien à séparer.")
+    source = sighting.source
+    assert source is not None
+    entry = CollectedItem(title=sighting.title, url=sighting.url, guid=sighting.guid,
+                          deadline=sighting.deadline)
+    new = _new_item(session, source, entry, now=now)
+    sighting.item = new  # moved, not orphaned: the delete-orphan cascade leaves it alone
+    session.flush()
+    _apply_deadline(item)
+    _apply_deadline(new)
+    for target, note in ((item, f"séparé : la source {source_slug} devient l'élément n° {new.id}"),
+                         (new, f"séparé de l'élément n° {item.id}")):
+        session.add(Decision(item=target, action="split", actor=actor, at=now, note=note))
+    session.flush()
+    return new

@@ -75,8 +75,16 @@ def _read(content: bytes) -> Calendar:
         raise ValueError(UNREADABLE) from exc
     if not isinstance(calendar, Calendar) or calendar.name != "VCALENDAR":
         raise ValueError(UNREADABLE)
-    calendar.subcomponents = [c for c in calendar.subcomponents if not _sub_daily(c)]
+    # One broken event must not make the whole calendar unreadable: it is left out here,
+    # before the recurrence library, which would stop at it.
+    calendar.subcomponents = [c for c in calendar.subcomponents if _usable(c)]
     return calendar
+
+
+def _usable(component: Component) -> bool:
+    if component.name != "VEVENT":
+        return True
+    return _value(component, "DTSTART") is not None and not _sub_daily(component)
 
 
 def _sub_daily(component: Component) -> bool:
@@ -94,8 +102,10 @@ def _occurrences(calendar: Calendar, earliest_end: datetime) -> Iterator[Compone
     """Occurrences ending after `earliest_end`, in order of start, never ending by itself."""
     # Series with errors are skipped by the library so that one bad event does not hide
     # the others; what still fails means the calendar as a whole cannot be read.
-    query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    iterator = query.after(earliest_end)
+    try:
+        iterator = recurring_ical_events.of(calendar, skip_bad_series=True).after(earliest_end)
+    except Exception as exc:
+        raise ValueError(UNREADABLE) from exc
     while True:
         try:
             occurrence = next(iterator)
