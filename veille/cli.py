@@ -105,6 +105,125 @@ def fetch(
             out.print(f"[red]✗[/] {r.slug} : {r.message}")
 
 
+# ---------------------------------------------------------------- sources
+
+
+def _source_dict(source: Any) -> dict[str, Any]:
+    from veille.sources.health import status_label
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "slug": source.slug, "name": source.name, "kind": source.kind, "url": source.url,
+        "bulletin": source.bulletin_slug, "enabled": source.enabled,
+        "status": status_label(source), "last_attempt_at": iso(source.last_attempt_at),
+        "last_success_at": iso(source.last_success_at), "last_error": source.last_error,
+        "warning": source.warning, "consecutive_failures": source.consecutive_failures,
+        "items_last_seen": source.items_last_seen, "next_fetch_at": iso(source.next_fetch_at),
+    }
+
+
+def _local(value: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m %H:%M") if value else "—"
+
+
+@sources_app.command("list")
+def sources_list(json_out: JsonOpt = False) -> None:
+    """Montre l'état de santé de chaque source."""
+    from sqlalchemy import select
+
+    from veille.models import Source
+    from veille.setup import load_and_sync_sources
+
+    settings = get_settings()
+    sessions = _sessions(settings)
+    load_and_sync_sources(sessions, settings)
+    with session_scope(sessions) as session:
+        sources = session.scalars(select(Source).order_by(Source.slug)).all()
+        rows = [_source_dict(s) for s in sources]
+    if json_out:
+        _print_json(rows)
+        return
+    table = Table("source", "type", "état", "dernier succès", "éléments", "prochaine",
+                  "problème")
+    for r, s in zip(rows, sources, strict=True):
+        table.add_row(r["slug"], r["kind"], r["status"], _local(s.last_success_at),
+                      "—" if r["items_last_seen"] is None else str(r["items_last_seen"]),
+                      _local(s.next_fetch_at), r["last_error"] or r["warning"] or "")
+    out.print(table)
+
+
+@sources_app.command("check")
+def sources_check(slug: Annotated[str, typer.Argument(help="La source à essayer.")],
+                  json_out: JsonOpt = False) -> None:
+    """Collecte une source maintenant et montre ce qu'elle donnerait, sans rien enregistrer."""
+    from veille.setup import load_and_sync_sources
+    from veille.sources.collect import check_source, describe_failure
+
+    settings = get_settings()
+    sessions = _sessions(settings)
+    load_and_sync_sources(sessions, settings)
+    try:
+        harvest = check_source(sessions, settings, slug)
+    except VeilleError:
+        raise
+    except Exception as exc:  # what staff need is the reason, as the collector records it
+        raise VeilleError(describe_failure(exc)) from None
+    if json_out:
+        _print_json([{k: v.isoformat() if hasattr(v, "isoformat") else v
+                      for k, v in asdict(i).items()} for i in harvest.items])
+        return
+    out.print(f"{len(harvest.items)} élément(s) extrait(s) de {slug} :")
+    for i in harvest.items:
+        deadline = i.deadline.strftime("%d/%m/%Y %H:%M") if i.deadline else "—"
+        out.print(f"• [bold]{i.title}[/]", markup=True)
+        out.print(f"  {i.url or 'sans lien'} | date limite : {deadline}"
+                  + (" | clôturé" if i.closed else "") + (f" | {i.funder}" if i.funder else ""),
+                  markup=False)
+    if harvest.problem:
+        out.print(f"[yellow]Attention : {harvest.problem}[/]")
+    if not harvest.items:
+        out.print("[yellow]Aucun élément : vérifiez les règles de la source.[/]")
+
+
+@sources_app.command("import")
+def sources_import(file: Annotated[Path, typer.Argument(help="Fichier .toml ou .opml")]) -> None:
+    """Ajoute ou met à jour des sources depuis un fichier TOML ou OPML."""
+    from veille.sources.collect import sync_sources
+    from veille.sources.exchange import read_any
+
+    specs = read_any(file)
+    with _unit() as (session, _):
+        rows = sync_sources(session, specs, origin="import")
+    out.print(f"{len(rows)} source(s) importée(s) depuis {file}.")
+
+
+@sources_app.command("export")
+def sources_export(file: Annotated[Path, typer.Argument(help="Fichier .toml ou .opml")]) -> None:
+    """Exporte les sources en TOML (tout) ou en OPML (les flux RSS/Atom)."""
+    from sqlalchemy import select
+
+    from veille.errors import InvalidInput
+    from veille.models import Source
+    from veille.sources.exchange import export_opml, export_toml
+
+    with _unit() as (session, _):
+        sources = list(session.scalars(select(Source).order_by(Source.slug)))
+        suffix = file.suffix.lower()
+        if suffix == ".toml":
+            count = export_toml(sources, file)
+            out.print(f"{count} source(s) exportée(s) dans {file}.")
+        elif suffix == ".opml":
+            written, left = export_opml(sources, file)
+            out.print(f"{written} flux exporté(s) dans {file}"
+                      + (f" ({left} source(s) non RSS laissée(s) de côté)." if left else "."))
+        else:
+            raise InvalidInput(f"Format inconnu pour {file.name} : attendu .toml ou .opml.")
+
+
 # ---------------------------------------------------------------- items
 
 
@@ -184,6 +303,21 @@ def items_reopen(ids: Annotated[list[int], typer.Argument()], by: ByOpt = None) 
         for item_id in ids:
             reopen(session, item_id, actor=_actor(by))
             out.print(f"Élément {item_id} remis à trier.")
+
+
+@items_app.command("split")
+def items_split(
+    item_id: Annotated[int, typer.Argument(help="L'élément fusionné à tort.")],
+    source: Annotated[str, typer.Option("--source", help="La source à détacher.")],
+    by: ByOpt = None,
+) -> None:
+    """Sépare une source d'un élément fusionné à tort : elle devient un élément à part."""
+    from veille.models import utcnow
+    from veille.sources.dedupe import split_sighting
+
+    with _unit() as (session, _):
+        new = split_sighting(session, item_id, source, actor=_actor(by), now=utcnow())
+        sys.stdout.write(f"{new.id}\n")
 
 
 # ---------------------------------------------------------------- editions

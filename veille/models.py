@@ -102,6 +102,8 @@ class Source(Base):
     every_seconds: Mapped[int] = mapped_column(Integer, default=6 * 3600)
     rules: Mapped[dict[str, Any]] = mapped_column(default=dict)  # select, detail, format...
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "file": kept in step with the sources file; "import": added by `veille sources import`.
+    origin: Mapped[str] = mapped_column(String(10), default="file")
     # HTTP validators of the last successful fetch.
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)

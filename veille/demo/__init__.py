@@ -126,7 +126,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> None:
     today = utcnow().date()
     with serve_samples(today) as base:
         with session_scope(sessions) as session:
-            rows = sync_sources(session, _specs(base), disable_missing=False)
+            rows = sync_sources(session, _specs(base), origin="demo")
             for row in rows:
                 row.next_fetch_at = None
         reports = collect(sessions, settings, slugs=[s[0] for s in SOURCES])

@@ -20,7 +20,7 @@ from veille import __version__
 from veille.config import Settings
 from veille.db import session_scope
 from veille.errors import NotFound, VeilleError
-from veille.models import Source, utcnow
+from veille.models import Sighting, Source, utcnow
 from veille.sources import health
 from veille.sources.dedupe import StoreStats, store_items
 from veille.sources.fetch import Fetcher, FetchError, FetchPolicy
@@ -56,20 +56,22 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def sync_sources(
-    session: Session, specs: list[SourceSpec], *, disable_missing: bool = True
+    session: Session, specs: list[SourceSpec], *, origin: str = "file",
+    disable_missing: bool = True,
 ) -> list[Source]:
-    """Create or update the Source rows from the sources file; health is kept.
-    A source no longer in the file is disabled, never deleted (its items keep it)."""
+    """Create or update Source rows from specs; their health is kept. With the sources file
+    (origin "file"), a source no longer listed is disabled, never deleted (its items keep it);
+    sources added by `veille sources import` are left alone."""
     existing = {s.slug: s for s in session.scalars(select(Source))}
     listed = {spec.slug for spec in specs}
     for slug, row in existing.items():
-        if disable_missing and slug not in listed:
+        if disable_missing and row.origin == origin and slug not in listed:
             row.enabled = False
     rows = []
     for spec in specs:
         row = existing.get(spec.slug)
         if row is None:
-            row = Source(slug=spec.slug)
+            row = Source(slug=spec.slug, origin=origin)
             session.add(row)
         row.name, row.kind, row.url = spec.name, spec.kind, spec.url
         row.bulletin_slug, row.tags, row.every_seconds = spec.bulletin, spec.tags, spec.every
@@ -79,12 +81,20 @@ def sync_sources(
     return rows
 
 
-def _task(source: Source) -> SourceTask:
+def _task(source: Source, known_urls: frozenset[str] = frozenset()) -> SourceTask:
     return SourceTask(
         id=source.id, slug=source.slug, name=source.name, kind=source.kind, url=source.url,
         rules=dict(source.rules or {}), etag=source.etag, last_modified=source.last_modified,
-        item_kind=(source.rules or {}).get("item_kind"),
+        item_kind=(source.rules or {}).get("item_kind"), known_urls=known_urls,
     )
+
+
+def _known_urls(session: Session, source: Source) -> frozenset[str]:
+    if not (source.rules or {}).get("select", {}).get("follow"):
+        return frozenset()
+    urls = session.scalars(select(Sighting.canonical_url).where(
+        Sighting.source_id == source.id, Sighting.canonical_url.is_not(None)))
+    return frozenset(u for u in urls if u)
 
 
 def claim_sources(
@@ -111,7 +121,7 @@ def claim_sources(
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            tasks.append(_task(source))
+            tasks.append(_task(source, _known_urls(session, source)))
     session.commit()
     return tasks
 
@@ -216,3 +226,24 @@ def collect(
     if not tasks:
         return []
     return asyncio.run(_run(tasks, sessions, fetch_policy(settings), now=now, on_done=on_done))
+
+
+def check_source(
+    sessions: sessionmaker[Session], settings: Settings, slug: str, *, now: datetime | None = None
+) -> Harvest:
+    """Fetch one source now and return what it would yield, storing nothing: how staff
+    write and verify rules against the live site."""
+    now = now or utcnow()
+    with session_scope(sessions) as session:
+        source = session.scalar(select(Source).where(Source.slug == slug))
+        if source is None:
+            raise NotFound(f"Source inconnue : « {slug} ».")
+        task = _task(source)
+    fresh = SourceTask(id=task.id, slug=task.slug, name=task.name, kind=task.kind, url=task.url,
+                       rules=task.rules, item_kind=task.item_kind)  # no validators: a full fetch
+
+    async def run() -> Harvest:
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            return await harvest_one(fresh, fetcher, today=paris_today(now))
+
+    return asyncio.run(run())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 19:40:47.030647
+Create Date: 2026-11-22 19:41:49.165003
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("every_seconds", sa.Integer(), nullable=False),
         sa.Column("rules", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("origin", sa.String(length=10), nullable=False),
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified", sa.Text(), nullable=True),
         sa.Column("last_attempt_at", veille.models.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,620 @@
+"""HTML listings read with CSS selectors and French labels into `CollectedItem`s.
+
+A source's `[source.select]` names, per field, either a CSS selector relative to each item
+element (`h3 a`, `a@href` for an attribute, an empty selector `@href` for the item itself)
+or `label:Texte`, the text that follows a French label in the item ("Date de clôture :
+1 juin 2019"). Many partner sites have no stable classes but print the same labels on every
+page, so labels are what survives a redesign.
+
+The listing is paginated by a `next` selector (bounded, never the same page twice). With
+`follow = true`, each new item's detail page is read too (bounded, once per run, through the
+same polite fetcher) and `[source.detail]` rules fill or override the listing's values.
+Nothing here raises on odd HTML; only a failed first page (FetchError) or invalid rules
+(RulesError) fail the source, so the health record tells staff what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html as html_lib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+from soupsieve import SelectorSyntaxError
+
+from veille.errors import VeilleError
+from veille.sources.dates import extract_deadline, parse_date, parse_event_dates
+from veille.sources.fetch import Fetcher, FetchError, FetchResult
+from veille.sources.items import CollectedItem, Harvest, SourceTask
+from veille.sources.normalize import (
+    canonical_url,
+    clean_text,
+    decode_bytes,
+    html_to_text,
+    infer_kind,
+    sanitize_html,
+    truncate,
+)
+
+# Labels printed by the network's sites and their partners; a label's value stops at the
+# next of these (or at any other label the source's rules use).
+COMMON_LABELS = (
+    "Date de lancement",
+    "Date de clôture",
+    "Date limite",
+    "Financeur(s)",
+    "Lieu",
+    "Organisateur",
+    "Thématique(s)",
+    "Publié le",
+    "Date",
+    "Pays",
+)
+# Fields with a meaning of their own; any other field of the rules lands in `item.extra`.
+_FIELDS = frozenset(
+    {"title", "link", "date", "deadline", "summary", "funder", "place", "event", "kind"}
+    | {"status", "tags", "body"}
+)
+_CONTROL_KEYS = frozenset({"item", "next", "follow"})
+_DEFAULT_MAX_PAGES = 5
+_DEFAULT_MAX_FOLLOW = 20
+# Links to documents are not detail pages: fetching a 10 MB PDF to find no label is waste.
+_DOCUMENT_LINK = re.compile(r"\.(?:pdf|docx?|odt|xlsx?|ods|pptx?|zip|rar|7z)$", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+# Where a detail page keeps its content, tried in order; the rest is menus and footers.
+_MAIN_CONTENT = ("main", "[role=main]", "article", "#content", "#main", ".main-content")
+_RULE_ATTR = re.compile(r"^(?P<selector>.*?)\s*@(?P<attr>[A-Za-z_][\w:.-]*)$", re.DOTALL)
+_TAG_SPLIT = re.compile(r"\s*[,;•|]\s*")
+
+
+class RulesError(VeilleError):
+    """The source's selectors cannot be used as written (a configuration mistake)."""
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One field's rule: a CSS selector (with an optional attribute) or a French label."""
+
+    field: str
+    selector: str | None = None  # "" = the scope element itself
+    attr: str | None = None
+    label: str | None = None
+
+
+def parse_rule(field: str, spec: str) -> Rule:
+    spec = spec.strip()
+    if spec.lower().startswith("label:"):
+        return Rule(field, label=spec[len("label:") :].strip().rstrip(":").strip())
+    match = _RULE_ATTR.match(spec)
+    if match:
+        return Rule(field, selector=match["selector"].strip(), attr=match["attr"])
+    return Rule(field, selector=spec)
+
+
+def _field_rules(rules: dict[str, Any]) -> dict[str, Rule]:
+    """The usable field rules; control keys and non-text values (typos in TOML) are skipped."""
+    return {
+        name: parse_rule(name, value)
+        for name, value in rules.items()
+        if name not in _CONTROL_KEYS and isinstance(value, str) and value.strip()
+    }
+
+
+def _stop_labels(rules: dict[str, Rule]) -> list[str]:
+    return [*COMMON_LABELS, *(r.label for r in rules.values() if r.label)]
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+def _fold_char(char: str) -> str:
+    """Lower case without accent, always one character, so positions match the original."""
+    if char in "’ʼ‘":
+        return "'"
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if len(base) == 1:
+        return base
+    lowered = char.lower()
+    return lowered if len(lowered) == 1 else char
+
+
+def _fold(text: str) -> str:
+    return "".join(_fold_char(c) for c in text)
+
+
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """"Financeur(s)" also matches "Financeurs" and "Financeur"; any spacing; optional colon."""
+    words = _fold(label).strip().rstrip(":").strip()
+    parts = [r"\s+".join(re.escape(w) for w in part.split()) for part in words.split("(s)")]
+    body = r"(?:\(s\)|s)?".join(parts)
+    return re.compile(rf"(?<!\w)(?P<label>{body})(?!\w)\s*(?P<colon>:)?[^\S\n]*")
+
+
+# A stop label without a colon only counts at the start of a segment ("| Publié le ..."),
+# so that the word "date" inside a value ("Lieu : salle, date à confirmer") is kept.
+_SEGMENT_START = re.compile(r"(?:^|[\n|•·;–—-])[^\S\n]*$")
+
+
+def _is_stop(folded: str, match: re.Match[str]) -> bool:
+    if match["colon"]:
+        return True
+    return bool(_SEGMENT_START.search(folded, max(0, match.start() - 40), match.start()))
+
+
+def text_after_label(text: str, label: str, stop_labels: Iterable[str]) -> str | None:
+    """The value printed after a French label in `text`, or None when the label is absent.
+
+    Matching ignores case and accents; the colon is optional. The value runs until the next
+    stop label or the end of the line; a label alone on its line (`<dt>Lieu</dt><dd>...`)
+    takes the next line.
+    """
+    if not label.strip():
+        return None
+    folded = _fold(text)
+    own = _fold(label).strip().rstrip(":").strip()
+    stops = [_label_pattern(s) for s in stop_labels if _fold(s).strip().rstrip(":").strip() != own]
+    found = _label_occurrences(folded, _label_pattern(label), stops)
+    if not found:
+        return None
+    # "Date limite : ..." is a label; "la date limite approche" in prose is not.
+    match = next((m for m in found if m["colon"]), found[0])
+    value = _value_from(text, folded, match.end(), stops)
+    return value or None
+
+
+def _label_occurrences(
+    folded: str, target: re.Pattern[str], stops: list[re.Pattern[str]]
+) -> list[re.Match[str]]:
+    """Occurrences of the target that are not the start of a longer label ("Date" in
+    "Date de clôture" belongs to the longer one)."""
+    found = []
+    for match in target.finditer(folded):
+        longer = (s.match(folded, match.start()) for s in stops)
+        if not any(m and m.end("label") > match.end("label") for m in longer):
+            found.append(match)
+    return found
+
+
+def _value_from(text: str, folded: str, start: int, stops: list[re.Pattern[str]]) -> str:
+    end = folded.find("\n", start)
+    end = len(folded) if end < 0 else end
+    for stop in stops:
+        for match in stop.finditer(folded, start, end):
+            if _is_stop(folded, match):
+                end = min(end, match.start())
+                break
+    value = text[start:end].strip(" \t|•·;,–—-")
+    if value or end >= len(text) or text[end] != "\n":
+        return value
+    # The label stood alone on its line: its value is the next line, unless that is a label.
+    following = text[end + 1 :].split("\n", 1)[0]
+    if any(s.match(folded, end + 1) for s in stops):
+        return ""
+    return following.strip(" \t|•·;,–—-")
+
+
+# --- reading one scope (an item element, or a detail page) -------------------------------
+
+
+@dataclass(slots=True)
+class _Scope:
+    """An element the rules apply to, with its text computed once and only if a label needs it."""
+
+    element: Tag
+    stops: list[str]
+    _text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = html_to_text(str(self.element))
+        return self._text
+
+
+def _elements(scope: _Scope, selector: str, *, first: bool) -> list[Tag]:
+    if selector == "":
+        return [scope.element]
+    try:
+        if first:
+            found = scope.element.select_one(selector)
+            return [found] if found is not None else []
+        return list(scope.element.select(selector))
+    except (SelectorSyntaxError, ValueError, NotImplementedError) as exc:
+        raise RulesError(f"Sélecteur CSS invalide « {selector} » : {exc}") from None
+
+
+def _attr_value(element: Tag, attr: str) -> str | None:
+    value = element.get(attr)
+    if isinstance(value, list):  # multi-valued attributes such as class
+        value = " ".join(value)
+    return value if value else None
+
+
+def _values(scope: _Scope, rule: Rule, *, as_html: bool = False, every: bool = False) -> list[str]:
+    """Raw values of a rule: attribute values, inner HTML (as_html) or element texts."""
+    if rule.label is not None:
+        value = text_after_label(scope.text, rule.label, scope.stops)
+        return [html_lib.escape(value) if as_html else value] if value else []
+    values = []
+    for element in _elements(scope, rule.selector or "", first=not every):
+        if rule.attr:
+            value = _attr_value(element, rule.attr)
+        elif as_html:
+            value = element.decode_contents()
+        else:
+            value = clean_text(element.decode_contents())
+        if value and value.strip():
+            values.append(value)
+    return values
+
+
+def _text(scope: _Scope, rule: Rule | None) -> str | None:
+    if rule is None:
+        return None
+    values = _values(scope, rule)
+    if not values:
+        return None
+    return clean_text(values[0]) or None
+
+
+def _href(scope: _Scope, rule: Rule | None) -> str | None:
+    """A link rule; without "@attr" the element's own href (`link = "h3 a"` just works)."""
+    if rule is None:
+        first_link = _first_link(scope.element)
+        return _attr_value(first_link, "href") if first_link is not None else None
+    if rule.label is not None or rule.attr:
+        values = _values(scope, rule)
+        return values[0].strip() if values else None
+    elements = _elements(scope, rule.selector or "", first=True)
+    return _attr_value(elements[0], "href") if elements else None
+
+
+def _first_link(element: Tag) -> Tag | None:
+    if element.name == "a" and element.get("href"):
+        return element
+    found = element.select_one("a[href]")
+    return found
+
+
+@dataclass(slots=True)
+class _Fields:
+    """What a scope's rules found; None = the rule is absent or found nothing."""
+
+    title: str | None = None
+    link: str | None = None
+    published: str | None = None
+    deadline: str | None = None
+    summary: str | None = None
+    funder: str | None = None
+    place: str | None = None
+    event: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    tags: list[str] | None = None
+    body: str | None = None  # raw inner HTML, sanitised when the item is built
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _read_fields(scope: _Scope, rules: dict[str, Rule], *, default_link: bool) -> _Fields:
+    get = rules.get
+    summary_html = _values(scope, get("summary"), as_html=True) if get("summary") else []
+    body_html = _values(scope, get("body"), as_html=True) if get("body") else []
+    fields = _Fields(
+        title=_text(scope, get("title")),
+        link=_href(scope, get("link")) if (get("link") or default_link) else None,
+        published=_text(scope, get("date")),
+        deadline=_text(scope, get("deadline")),
+        summary=truncate(html_to_text(summary_html[0])) if summary_html else None,
+        funder=_text(scope, get("funder")),
+        place=_text(scope, get("place")),
+        event=_text(scope, get("event")),
+        kind=_text(scope, get("kind")),
+        status=_text(scope, get("status")),
+        tags=_tags(scope, get("tags")),
+        body=body_html[0] if body_html else None,
+    )
+    for name, rule in rules.items():
+        if name not in _FIELDS:
+            value = _text(scope, rule)
+            if value:
+                fields.extra[name] = value
+    return fields
+
+
+def _tags(scope: _Scope, rule: Rule | None) -> list[str] | None:
+    if rule is None:
+        return None
+    raw = _values(scope, rule, every=True)
+    if rule.label is not None:  # "Thématique(s) : Eau, Santé" is two tags
+        raw = [part for value in raw for part in _TAG_SPLIT.split(value)]
+    tags = list(dict.fromkeys(t for t in (clean_text(v) for v in raw) if t))
+    return tags or None
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+def parse_html(html: str) -> BeautifulSoup:
+    """A tree for any input: lxml first (fast, lenient), html.parser if lxml gives up."""
+    html = html.encode("utf-8", errors="replace").decode("utf-8")  # lone surrogates
+    for parser in ("lxml", "html.parser"):
+        try:
+            return BeautifulSoup(html, parser)
+        except Exception:  # a parser crash on junk must not lose the source
+            continue
+    return BeautifulSoup("", "html.parser")
+
+
+def _base_url(soup: BeautifulSoup, page_url: str) -> str:
+    """The page's URL, or its <base href> which browsers resolve relative links against."""
+    base = soup.find("base", href=True)
+    href = _attr_value(base, "href") if isinstance(base, Tag) else None
+    return urljoin(page_url, href) if href else page_url
+
+
+def extract_listing(
+    html: str,
+    *,
+    base_url: str,
+    rules: dict[str, Any],
+    today: date,
+    item_kind: str | None = None,
+) -> list[CollectedItem]:
+    """The items of one listing page, by the source's `[source.select]` rules."""
+    soup = parse_html(html)
+    return _listing_items(soup, base_url=base_url, rules=rules, today=today, item_kind=item_kind)[0]
+
+
+def _listing_items(
+    soup: BeautifulSoup, *, base_url: str, rules: dict[str, Any], today: date,
+    item_kind: str | None,
+) -> tuple[list[CollectedItem], int]:
+    """(items, number of elements the item selector matched)."""
+    item_selector = rules.get("item")
+    if not isinstance(item_selector, str) or not item_selector.strip():
+        raise RulesError("La règle « item » de [source.select] est obligatoire.")
+    field_rules = _field_rules(rules)
+    stops = _stop_labels(field_rules)
+    base = _base_url(soup, base_url)
+    root = _Scope(soup, stops)
+    elements = _elements(root, item_selector.strip(), first=False)
+    items = []
+    for element in elements:
+        fields = _read_fields(_Scope(element, stops), field_rules, default_link=True)
+        item = _build_item(fields, element, base=base, today=today, item_kind=item_kind)
+        if item is not None:
+            items.append(item)
+    return items, len(elements)
+
+
+def _build_item(
+    fields: _Fields, element: Tag, *, base: str, today: date, item_kind: str | None
+) -> CollectedItem | None:
+    url = canonical_url(fields.link, base) if fields.link else None
+    title = fields.title
+    if title is None and (link := _first_link(element)) is not None:
+        title = clean_text(link.decode_contents()) or None
+    if not title and not url:
+        return None  # a decorative block matched by a broad selector
+    item = CollectedItem(
+        title=title or url or "",
+        url=url,
+        guid=url,
+        body=sanitize_html(element.decode_contents()),
+    )
+    _apply_fields(item, fields, today=today)
+    item.kind = infer_kind(item_kind, item.title, fields.kind or html_to_text(item.body))
+    return item
+
+
+def _apply_fields(item: CollectedItem, fields: _Fields, *, today: date) -> None:
+    """Set on `item` every value the fields hold (shared by listing and detail pages)."""
+    if fields.title:
+        item.title = fields.title
+    if fields.summary:
+        item.summary = fields.summary
+    if fields.body:
+        item.body = sanitize_html(fields.body)
+    if fields.published and (published := parse_date(fields.published, today=today)):
+        item.published_at = published
+    if fields.deadline:
+        info = extract_deadline(fields.deadline, today=today)
+        item.deadline = info.deadline or item.deadline
+        item.closed = item.closed or info.closed
+        if info.opens is not None:
+            item.extra["opens"] = info.opens.isoformat()
+    if fields.status and extract_deadline(fields.status, today=today).closed:
+        item.closed = True
+    if fields.event:
+        start, end = parse_event_dates(fields.event, today=today)
+        if start is not None:
+            item.event_start, item.event_end = start, end
+    item.funder = fields.funder or item.funder
+    item.event_place = fields.place or item.event_place
+    if fields.tags:
+        item.raw_tags = list(fields.tags)
+    item.extra.update(fields.extra)
+
+
+# --- detail pages ------------------------------------------------------------------------
+
+
+def _main_content(soup: BeautifulSoup) -> Tag:
+    for selector in _MAIN_CONTENT:
+        found = soup.select_one(selector)
+        if found is not None and found.get_text(strip=True):
+            return found
+    return soup.body or soup
+
+
+def apply_detail(
+    item: CollectedItem,
+    html: str,
+    *,
+    base_url: str,
+    rules: dict[str, str],
+    today: date,
+    item_kind: str | None = None,
+) -> CollectedItem:
+    """A copy of `item` completed by its detail page: selectors apply to the whole page,
+    labels to its main text; values found here win over the listing's."""
+    soup = parse_html(html)
+    field_rules = _field_rules(rules)
+    # The item's identity is its listing link: a detail page cannot move it elsewhere.
+    field_rules.pop("link", None)
+    stops = _stop_labels(field_rules)
+    scope = _Scope(soup, stops, _text=html_to_text(str(_main_content(soup))))
+    fields = _read_fields(scope, field_rules, default_link=False)
+    updated = dataclasses.replace(item, raw_tags=list(item.raw_tags), extra=dict(item.extra))
+    _apply_fields(updated, fields, today=today)
+    if fields.body and not fields.summary and not item.summary:
+        updated.summary = truncate(html_to_text(fields.body))
+    if fields.title or fields.kind:
+        updated.kind = infer_kind(item_kind or item.kind, updated.title, fields.kind or "")
+    return updated
+
+
+# --- harvest -----------------------------------------------------------------------------
+
+
+def _int_rule(task: SourceTask, name: str, default: int, minimum: int) -> int:
+    value = task.rules.get(name, (task.rules.get("select") or {}).get(name, default))
+    try:
+        return max(minimum, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _decode(result: FetchResult) -> str:
+    return decode_bytes(result.content, result.charset)
+
+
+async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
+    select = task.rules.get("select")
+    if not isinstance(select, dict):
+        raise RulesError("Une source html a besoin de règles [source.select].")
+    first = await fetcher.get(
+        task.url, etag=task.etag, last_modified=task.last_modified, respect_robots=True
+    )
+    if first.not_modified:
+        return Harvest(
+            not_modified=True, etag=first.etag, last_modified=first.last_modified,
+            hint_seconds=first.max_age,
+        )
+    items, problems = await _read_listing(task, fetcher, first, select, today=today)
+    detail = task.rules.get("detail")
+    if (select.get("follow") or task.rules.get("follow")) and isinstance(detail, dict) and detail:
+        items, failed = await _follow(task, fetcher, items, detail, today=today)
+        if failed:
+            problems.append(
+                "1 page de détail n'a pas pu être lue." if failed == 1
+                else f"{failed} pages de détail n'ont pas pu être lues."
+            )
+    return Harvest(
+        items=items, etag=first.etag, last_modified=first.last_modified,
+        problem=" ".join(problems) or None, hint_seconds=first.max_age,
+    )
+
+
+async def _read_listing(
+    task: SourceTask, fetcher: Fetcher, first: FetchResult, select: dict[str, Any],
+    *, today: date,
+) -> tuple[list[CollectedItem], list[str]]:
+    """Every page of the listing, up to max_pages, each URL at most once."""
+    max_pages = _int_rule(task, "max_pages", _DEFAULT_MAX_PAGES, 1)
+    seen = {u for u in (canonical_url(task.url), canonical_url(first.url)) if u}
+    items: dict[str, CollectedItem] = {}  # by guid (or title): a featured item repeats
+    problems: list[str] = []
+    page, number = first, 1
+    while True:
+        soup = parse_html(_decode(page))
+        base = _base_url(soup, page.url)
+        found, matched = _listing_items(
+            soup, base_url=base, rules=select, today=today, item_kind=task.item_kind
+        )
+        if number == 1 and matched == 0:
+            problems.append(
+                f"Aucun élément trouvé avec le sélecteur « {select['item']} » : "
+                "la page a peut-être changé."
+            )
+        elif number == 1 and not found:
+            problems.append(
+                f"{matched} éléments trouvés avec « {select['item']} » mais aucun n'a de titre "
+                "ni de lien : les sélecteurs sont peut-être à revoir."
+            )
+        for item in found:
+            items.setdefault(item.guid or item.title, item)
+        next_url = _next_url(soup, select.get("next"), base)
+        if number >= max_pages or next_url is None or next_url in seen:
+            break
+        seen.add(next_url)
+        try:
+            page = await fetcher.get(next_url, respect_robots=True)
+        except FetchError as exc:
+            problems.append(f"La page {number + 1} de la liste n'a pas pu être lue : {exc}")
+            break
+        final = canonical_url(page.url)
+        if final and final != next_url and final in seen:
+            break  # redirected back to a page already read
+        seen.add(final or next_url)
+        number += 1
+    return list(items.values()), problems
+
+
+def _next_url(soup: BeautifulSoup, spec: Any, base: str) -> str | None:
+    if not isinstance(spec, str) or not spec.strip():
+        return None
+    href = _href(_Scope(soup, list(COMMON_LABELS)), parse_rule("next", spec))
+    return canonical_url(href, base) if href else None
+
+
+async def _follow(
+    task: SourceTask, fetcher: Fetcher, items: list[CollectedItem], detail: dict[str, Any],
+    *, today: date,
+) -> tuple[list[CollectedItem], int]:
+    """Items completed by their detail pages; returns them and the number of failed pages."""
+    max_follow = _int_rule(task, "max_follow", _DEFAULT_MAX_FOLLOW, 0)
+    urls: list[str] = []
+    for item in items:
+        url = item.url
+        if url and url not in task.known_urls and url not in urls and not _is_document(url):
+            urls.append(url)
+    urls = urls[:max_follow]
+    # One fetch per URL (the in-run cache); the fetcher's host limits keep this polite.
+    pages = await asyncio.gather(*(_fetch_detail(fetcher, url) for url in urls))
+    cache = dict(zip(urls, pages, strict=True))
+    completed = []
+    for item in items:
+        page = cache.get(item.url or "")
+        if isinstance(page, FetchResult):
+            item = apply_detail(
+                item, _decode(page), base_url=page.url, rules=detail, today=today,
+                item_kind=task.item_kind,
+            )
+        completed.append(item)
+    return completed, sum(1 for p in pages if p is None)
+
+
+async def _fetch_detail(fetcher: Fetcher, url: str) -> FetchResult | bool | None:
+    """The page, False when it is not HTML (nothing to read, no failure), None on failure."""
+    try:
+        result = await fetcher.get(url, respect_robots=True)
+    except FetchError:
+        return None
+    content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
+    return result if content_type in _HTML_TYPES else False
+
+
+def _is_document(url: str) -> bool:
+    return bool(_DOCUMENT_LINK.search(url.split("?", 1)[0]))
