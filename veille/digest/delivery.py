@@ -94,6 +94,13 @@ def _claim(session: Session, edition_id: int, batch: int, now: datetime) -> list
     return claimed
 
 
+def _release(session: Session, ids: list[int]) -> None:
+    session.rollback()
+    session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
+                    .values(status="pending", claimed_at=None))
+    session.commit()
+
+
 def _counts(session: Session, edition_id: int) -> dict[str, int]:
     rows = session.execute(
         select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
@@ -125,9 +132,18 @@ def send_edition(
             rendered = render(edition, settings)
             slug, title = edition.bulletin.slug, edition.bulletin.title
             while ids := _claim(session, edition_id, batch, utcnow()):
-                for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
-                    _deliver_one(session, delivery, mailer, settings, rendered, slug, title, report)
-                session.commit()
+                deliveries = session.scalars(
+                    select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
+                for done, delivery in enumerate(deliveries):
+                    try:
+                        _deliver_one(session, delivery, mailer, settings, rendered, slug, title,
+                                     report)
+                    except DeliveryError:
+                        # The server is unreachable: this message and the rest of the batch
+                        # never left, so they go back to the queue for the next attempt.
+                        _release(session, [d.id for d in deliveries[done:]])
+                        raise
+                    session.commit()  # each outcome is durable as soon as it is known
     finally:
         mailer.close()
     with session_scope(sessions) as session:
@@ -167,10 +183,6 @@ def _deliver_one(session: Session, delivery: Delivery, mailer: Mailer, settings:
             report.failed += 1
         delivery.error = f"Refusé par le serveur d'envoi : {exc}"
         return
-    except DeliveryError:
-        delivery.status = "pending"  # the server could not be reached: nothing left
-        session.commit()
-        raise
     delivery.status, delivery.sent_at, delivery.message_id = "sent", utcnow(), message_id
     delivery.error = None
     report.sent += 1

@@ -321,7 +321,7 @@ def _reliefweb_item(
         body=sanitize_html(body_html),
         published_at=_moment(dates.get("created"), today),
         deadline=deadline,
-        event_start=_moment(start, today),
+        event_start=_start_of_day(start, today),
         event_end=_end_of_day(end, today),
         event_place=", ".join(places) or None,
         funder=", ".join(sources) or None,
@@ -455,8 +455,8 @@ def _mission_item(record: dict[str, Any], today: date) -> CollectedItem | None:
         summary=truncate(html_to_text(description)),
         body=sanitize_html(description),
         published_at=_moment(_first(record, "postedAt", "createdAt"), today),
-        event_start=_moment(record.get("startAt"), today),
-        event_end=_moment(record.get("endAt"), today),
+        event_start=_start_of_day(record.get("startAt"), today),
+        event_end=_end_of_day(record.get("endAt"), today),
         event_place=_mission_place(record),
         funder=clean_text(_str(record.get("organizationName"))) or None,
         kind="offre",
@@ -670,36 +670,32 @@ def _fold(text: str) -> str:
 # --- dates -----------------------------------------------------------------------------
 
 
-def _iso(value: object) -> datetime | None:
+def _moment(value: object, today: date, *, day_at: time | None = None) -> datetime | None:
+    """An ISO 8601 date or date-time (naive = Paris time), else French text; aware, Paris.
+
+    With `day_at`, a bare date or a midnight (how APIs store a day) is that day at `day_at`
+    Paris time: 23:59 for a deadline or the end of an event, 00:00 for its start.
+    """
     text = _str(value).strip()
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        return None
-
-
-def _moment(value: object, today: date) -> datetime | None:
-    """An ISO 8601 date or date-time (naive = Paris time), else a French date; aware."""
-    moment = _iso(value)
+        if day_at == _END_OF_DAY:
+            return extract_deadline(text, today=today).deadline
+        return parse_date(text, today=today)
     try:
-        if moment is None:
-            return parse_date(_str(value), today=today) if _str(value).strip() else None
+        if day_at is not None and moment.time() == time(0):
+            return datetime.combine(moment.date(), day_at, tzinfo=PARIS)
         return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else moment.astimezone(PARIS)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError):  # an offset that pushes the year out of range
         return None
 
 
 def _end_of_day(value: object, today: date) -> datetime | None:
-    """A deadline: a bare date (or midnight, as APIs store dates) is 23:59 Paris that day."""
-    moment = _iso(value)
-    try:
-        if moment is None:
-            text = _str(value).strip()
-            return extract_deadline(text, today=today).deadline if text else None
-        if moment.time() == time(0):
-            return datetime.combine(moment.date(), _END_OF_DAY, tzinfo=PARIS)
-        return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else moment.astimezone(PARIS)
-    except (ValueError, OverflowError):
-        return None
+    return _moment(value, today, day_at=_END_OF_DAY)
+
+
+def _start_of_day(value: object, today: date) -> datetime | None:
+    return _moment(value, today, day_at=time(0))

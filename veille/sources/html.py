@@ -134,19 +134,19 @@ def _fold(text: str) -> str:
 
 
 def _label_pattern(label: str) -> re.Pattern[str]:
-    """"Financeur(s)" also matches "Financeurs" and "Financeur"; any spacing; optional colon."""
+    """ "Financeur(s)" also matches "Financeurs" and "Financeur"; any spacing; optional colon."""
     words = _fold(label).strip().rstrip(":").strip()
     parts = [r"\s+".join(re.escape(w) for w in part.split()) for part in words.split("(s)")]
     body = r"(?:\(s\)|s)?".join(parts)
     return re.compile(rf"(?<!\w)(?P<label>{body})(?!\w)\s*(?P<colon>:)?[^\S\n]*")
 
 
-# A stop label without a colon only counts at the start of a segment ("| Publié le ..."),
-# so that the word "date" inside a value ("Lieu : salle, date à confirmer") is kept.
-_SEGMENT_START = re.compile(r"(?:^|[\n|•·;–—-])[^\S\n]*$")
+# A label without a colon only counts at the start of a segment ("| Publié le ..."), so
+# that words of prose ("la réunion aura lieu le 10 mai", "date à confirmer") stay prose.
+_SEGMENT_START = re.compile(r"(?:^|[\n|•·;.–—-])[^\S\n]*$")
 
 
-def _is_stop(folded: str, match: re.Match[str]) -> bool:
+def _is_label(folded: str, match: re.Match[str]) -> bool:
     if match["colon"]:
         return True
     return bool(_SEGMENT_START.search(folded, max(0, match.start() - 40), match.start()))
@@ -165,10 +165,10 @@ def text_after_label(text: str, label: str, stop_labels: Iterable[str]) -> str |
     own = _fold(label).strip().rstrip(":").strip()
     stops = [_label_pattern(s) for s in stop_labels if _fold(s).strip().rstrip(":").strip() != own]
     found = _label_occurrences(folded, _label_pattern(label), stops)
-    if not found:
+    # "Date limite : ..." beats a label without colon, which may be a heading ("Lieu").
+    match = next((m for m in found if m["colon"]), found[0] if found else None)
+    if match is None:
         return None
-    # "Date limite : ..." is a label; "la date limite approche" in prose is not.
-    match = next((m for m in found if m["colon"]), found[0])
     value = _value_from(text, folded, match.end(), stops)
     return value or None
 
@@ -181,7 +181,9 @@ def _label_occurrences(
     found = []
     for match in target.finditer(folded):
         longer = (s.match(folded, match.start()) for s in stops)
-        if not any(m and m.end("label") > match.end("label") for m in longer):
+        if _is_label(folded, match) and not any(
+            m and m.end("label") > match.end("label") for m in longer
+        ):
             found.append(match)
     return found
 
@@ -191,7 +193,7 @@ def _value_from(text: str, folded: str, start: int, stops: list[re.Pattern[str]]
     end = len(folded) if end < 0 else end
     for stop in stops:
         for match in stop.finditer(folded, start, end):
-            if _is_stop(folded, match):
+            if _is_label(folded, match):
                 end = min(end, match.start())
                 break
     value = text[start:end].strip(" \t|•·;,–—-")
@@ -377,7 +379,11 @@ def extract_listing(
 
 
 def _listing_items(
-    soup: BeautifulSoup, *, base_url: str, rules: dict[str, Any], today: date,
+    soup: BeautifulSoup,
+    *,
+    base_url: str,
+    rules: dict[str, Any],
+    today: date,
     item_kind: str | None,
 ) -> tuple[list[CollectedItem], int]:
     """(items, number of elements the item selector matched)."""
@@ -389,13 +395,26 @@ def _listing_items(
     base = _base_url(soup, base_url)
     root = _Scope(soup, stops)
     elements = _elements(root, item_selector.strip(), first=False)
-    items = []
+    items: dict[str, CollectedItem] = {}
     for element in elements:
         fields = _read_fields(_Scope(element, stops), field_rules, default_link=True)
         item = _build_item(fields, element, base=base, today=today, item_kind=item_kind)
         if item is not None:
-            items.append(item)
-    return items, len(elements)
+            _add_unique(items, item)
+    return list(items.values()), len(elements)
+
+
+def _add_unique(items: dict[str, CollectedItem], item: CollectedItem) -> None:
+    """A call shown twice ("À la une" and in the list, or on two pages) is one item: the
+    first place wins, the other fills what the first lacks (tags, dates...)."""
+    key = item.guid or item.title
+    kept = items.get(key)
+    if kept is None:
+        items[key] = item
+        return
+    for field in dataclasses.fields(CollectedItem):
+        if not getattr(kept, field.name) and getattr(item, field.name):
+            setattr(kept, field.name, getattr(item, field.name))
 
 
 def _build_item(
@@ -509,7 +528,9 @@ async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest
     )
     if first.not_modified:
         return Harvest(
-            not_modified=True, etag=first.etag, last_modified=first.last_modified,
+            not_modified=True,
+            etag=first.etag,
+            last_modified=first.last_modified,
             hint_seconds=first.max_age,
         )
     items, problems = await _read_listing(task, fetcher, first, select, today=today)
@@ -518,23 +539,31 @@ async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest
         items, failed = await _follow(task, fetcher, items, detail, today=today)
         if failed:
             problems.append(
-                "1 page de détail n'a pas pu être lue." if failed == 1
+                "1 page de détail n'a pas pu être lue."
+                if failed == 1
                 else f"{failed} pages de détail n'ont pas pu être lues."
             )
     return Harvest(
-        items=items, etag=first.etag, last_modified=first.last_modified,
-        problem=" ".join(problems) or None, hint_seconds=first.max_age,
+        items=items,
+        etag=first.etag,
+        last_modified=first.last_modified,
+        problem=" ".join(problems) or None,
+        hint_seconds=first.max_age,
     )
 
 
 async def _read_listing(
-    task: SourceTask, fetcher: Fetcher, first: FetchResult, select: dict[str, Any],
-    *, today: date,
+    task: SourceTask,
+    fetcher: Fetcher,
+    first: FetchResult,
+    select: dict[str, Any],
+    *,
+    today: date,
 ) -> tuple[list[CollectedItem], list[str]]:
     """Every page of the listing, up to max_pages, each URL at most once."""
     max_pages = _int_rule(task, "max_pages", _DEFAULT_MAX_PAGES, 1)
     seen = {u for u in (canonical_url(task.url), canonical_url(first.url)) if u}
-    items: dict[str, CollectedItem] = {}  # by guid (or title): a featured item repeats
+    items: dict[str, CollectedItem] = {}
     problems: list[str] = []
     page, number = first, 1
     while True:
@@ -554,7 +583,7 @@ async def _read_listing(
                 "ni de lien : les sélecteurs sont peut-être à revoir."
             )
         for item in found:
-            items.setdefault(item.guid or item.title, item)
+            _add_unique(items, item)
         next_url = _next_url(soup, select.get("next"), base)
         if number >= max_pages or next_url is None or next_url in seen:
             break
@@ -580,8 +609,12 @@ def _next_url(soup: BeautifulSoup, spec: Any, base: str) -> str | None:
 
 
 async def _follow(
-    task: SourceTask, fetcher: Fetcher, items: list[CollectedItem], detail: dict[str, Any],
-    *, today: date,
+    task: SourceTask,
+    fetcher: Fetcher,
+    items: list[CollectedItem],
+    detail: dict[str, Any],
+    *,
+    today: date,
 ) -> tuple[list[CollectedItem], int]:
     """Items completed by their detail pages; returns them and the number of failed pages."""
     max_follow = _int_rule(task, "max_follow", _DEFAULT_MAX_FOLLOW, 0)
@@ -599,7 +632,11 @@ async def _follow(
         page = cache.get(item.url or "")
         if isinstance(page, FetchResult):
             item = apply_detail(
-                item, _decode(page), base_url=page.url, rules=detail, today=today,
+                item,
+                _decode(page),
+                base_url=page.url,
+                rules=detail,
+                today=today,
                 item_kind=task.item_kind,
             )
         completed.append(item)
