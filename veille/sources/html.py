@@ -270,6 +270,13 @@ def _text(scope: _Scope, rule: Rule | None) -> str | None:
     return clean_text(values[0]) or None
 
 
+def _inner_html(scope: _Scope, rule: Rule | None) -> str | None:
+    if rule is None:
+        return None
+    values = _values(scope, rule, as_html=True)
+    return values[0] if values else None
+
+
 def _href(scope: _Scope, rule: Rule | None) -> str | None:
     """A link rule; without "@attr" the element's own href (`link = "h3 a"` just works)."""
     if rule is None:
@@ -310,21 +317,20 @@ class _Fields:
 
 def _read_fields(scope: _Scope, rules: dict[str, Rule], *, default_link: bool) -> _Fields:
     get = rules.get
-    summary_html = _values(scope, get("summary"), as_html=True) if get("summary") else []
-    body_html = _values(scope, get("body"), as_html=True) if get("body") else []
+    summary_html = _inner_html(scope, get("summary"))
     fields = _Fields(
         title=_text(scope, get("title")),
         link=_href(scope, get("link")) if (get("link") or default_link) else None,
         published=_text(scope, get("date")),
         deadline=_text(scope, get("deadline")),
-        summary=truncate(html_to_text(summary_html[0])) if summary_html else None,
+        summary=truncate(html_to_text(summary_html)) if summary_html else None,
         funder=_text(scope, get("funder")),
         place=_text(scope, get("place")),
         event=_text(scope, get("event")),
         kind=_text(scope, get("kind")),
         status=_text(scope, get("status")),
         tags=_tags(scope, get("tags")),
-        body=body_html[0] if body_html else None,
+        body=_inner_html(scope, get("body")),
     )
     for name, rule in rules.items():
         if name not in _FIELDS:

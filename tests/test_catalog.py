@@ -1,0 +1,375 @@
+"""The packaged catalogue of real sources, read from synthetic copies of their pages.
+
+Every source of `veille/sources/catalog/sources.toml` is collected with its own rules from a
+fixture served on a loopback server under the real URL's path and query (only scheme and
+host change), through the real fetcher: listings, next pages, detail pages, API logins.
+The fixtures follow the structures of SOURCES.md; they are synthetic, so these tests prove
+that the rules read those structures, not that the live sites still have them (that is
+`veille sources check SLUG`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.loopback import LoopbackServer, respond
+from veille.config import DEFAULT_SOURCES
+from veille.sources.collect import NeedsConfiguration, harvest_one
+from veille.sources.fetch import Fetcher, FetchPolicy
+from veille.sources.items import CollectedItem, Harvest, SourceTask
+from veille.sources.spec import SourceSpec, load_sources
+
+FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
+CATALOGUE = load_sources(DEFAULT_SOURCES)
+SPECS = {spec.slug: spec for spec in CATALOGUE}
+TODAY = date(2026, 12, 1)  # the fixtures were "recorded" at the end of November 2026
+PARIS = ZoneInfo("Europe/Paris")
+TEST_KEY = "cle-de-test-0123456789"  # what the loopback APIs accept; never a real key
+CONTENT_TYPES = {
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+}
+
+Check = Callable[[list[CollectedItem], LoopbackServer], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """What one source's fixture must yield."""
+
+    min_items: int
+    check: Check
+    # Other pages of the source (next pages, detail pages): path[?query] -> fixture file.
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+CASES: dict[str, Case] = {}
+
+
+def case(slug: str, min_items: int, pages: dict[str, str] | None = None) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        CASES[slug] = Case(min_items, check, pages or {})
+        return check
+
+    return register
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def main_fixture(slug: str) -> Path:
+    found = sorted(p for p in FIXTURES.glob(f"{slug}.*") if p.suffix in CONTENT_TYPES)
+    assert len(found) == 1, f"{slug}: expected one fixture {slug}.xml|html|json, found {found}"
+    return found[0]
+
+
+def fixture_slug(path: Path) -> str:
+    return path.stem.split("--", 1)[0]
+
+
+def by_title(items: list[CollectedItem], words: str) -> CollectedItem:
+    found = [i for i in items if words.lower() in i.title.lower()]
+    assert len(found) == 1, f"one item titled like « {words} » expected, got {[i.title for i in items]}"
+    return found[0]
+
+
+def paris(year: int, month: int, day: int, hour: int = 23, minute: int = 59) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
+
+
+def query_pairs(query: str) -> set[tuple[str, str]]:
+    return set(parse_qsl(query, keep_blank_values=True))
+
+
+Guard = Callable[[BaseHTTPRequestHandler, bytes], tuple[int, bytes] | None]
+
+
+def serve(server: LoopbackServer, routes: dict[str, Path], guard: Guard | None = None) -> None:
+    """Each path answers the fixture whose query is the largest subset of the request's
+    query (an API adds its own paging parameters; a listing's page=1 must pick page 1)."""
+    by_path: dict[str, list[tuple[set[tuple[str, str]], Path]]] = {}
+    for target, path in routes.items():
+        parts = urlsplit(target)
+        by_path.setdefault(parts.path, []).append((query_pairs(parts.query), path))
+
+    def handler(entries: list[tuple[set[tuple[str, str]], Path]]) -> Callable[..., None]:
+        def handle(req: BaseHTTPRequestHandler) -> None:
+            body = next(  # the loopback server read the body before routing
+                (r.body for r in reversed(server.requests)
+                 if r.path == req.path and r.method == req.command),
+                b"",
+            )
+            if guard is not None and (refusal := guard(req, body)) is not None:
+                respond(req, refusal[1], status=refusal[0], content_type="application/json")
+                return
+            asked = query_pairs(urlsplit(req.path).query)
+            matching = [(len(q), p) for q, p in entries if q <= asked]
+            if not matching:
+                respond(req, "no fixture for this query", status=404, content_type="text/plain")
+                return
+            fixture = max(matching)[1]
+            respond(req, fixture.read_bytes(), content_type=CONTENT_TYPES[fixture.suffix])
+
+        return handle
+
+    for url_path, entries in by_path.items():
+        server.add_handler(url_path, handler(entries))
+
+
+def loopback_url(server: LoopbackServer, url: str) -> str:
+    parts = urlsplit(url)
+    return server.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def task_for(spec: SourceSpec, url: str) -> SourceTask:
+    rules = spec.rules()
+    return SourceTask(
+        id=1, slug=spec.slug, name=spec.name, kind=spec.kind, url=url, rules=rules,
+        item_kind=rules.get("item_kind"),
+    )
+
+
+def harvest(spec: SourceSpec, url: str) -> Harvest:
+    async def run() -> Harvest:
+        async with Fetcher(FetchPolicy(user_agent="veille-test", retries=0)) as fetcher:
+            return await harvest_one(task_for(spec, url), fetcher, today=TODAY)
+
+    return asyncio.run(run())
+
+
+# --- the APIs' own doors: logins and keys ---------------------------------------------------
+
+AT_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl"
+
+
+def api_guard(spec: SourceSpec) -> Guard | None:
+    """What the real API checks before answering, as the loopback server's gate."""
+    if spec.format == "aides-territoires":
+
+        def at_guard(req: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes] | None:
+            if urlsplit(req.path).path == "/api/connexion/":
+                if req.command != "POST" or req.headers.get("X-AUTH-TOKEN") != TEST_KEY:
+                    return 401, b'{"message": "Invalid credentials."}'
+                return 200, json.dumps({"token": AT_TOKEN}).encode()
+            if req.headers.get("Authorization") != f"Bearer {AT_TOKEN}":
+                return 401, b'{"code": 401, "message": "JWT Token not found"}'
+            return None
+
+        return at_guard
+    if spec.format == "reliefweb":
+
+        def rw_guard(req: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes] | None:
+            appname = dict(parse_qsl(urlsplit(req.path).query)).get("appname")
+            if appname != TEST_KEY:
+                return 403, b'{"status": 403, "error": {"message": "appname not approved"}}'
+            query = json.loads(body or b"{}")
+            if req.command != "POST" or query.get("preset") != "latest":
+                return 400, b'{"status": 400, "error": {"message": "bad query"}}'
+            return None
+
+        return rw_guard
+    if spec.format == "api-engagement":
+
+        def ae_guard(req: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes] | None:
+            if req.headers.get("x-api-key") != TEST_KEY:
+                return 401, b'{"ok": false, "code": "UNAUTHORIZED"}'
+            return None
+
+        return ae_guard
+    return None
+
+
+def api_routes(spec: SourceSpec, main: Path) -> dict[str, str | Path]:
+    if spec.format == "aides-territoires":
+        return {"/api/connexion/": main}  # answered by the guard
+    return {}
+
+
+# --- every source --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", sorted(SPECS))
+def test_each_catalogue_source_reads_its_fixture(
+    slug: str, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = SPECS[slug]
+    expected = CASES[slug]
+    main = main_fixture(slug)
+    routes: dict[str, Path] = {urlsplit(spec.url)._replace(scheme="", netloc="").geturl(): main}
+    routes.update(api_routes(spec, main))
+    routes.update({target: FIXTURES / name for target, name in expected.pages.items()})
+    serve(http_server, routes, api_guard(spec))
+    if spec.key_env:
+        monkeypatch.setenv(spec.key_env, TEST_KEY)
+
+    result = harvest(spec, loopback_url(http_server, spec.url))
+
+    assert result.problem is None, result.problem
+    items = result.items
+    assert len(items) >= expected.min_items, [i.title for i in items]
+    for item in items:
+        assert item.title.strip(), item
+        assert item.url and re.match(r"^https?://[^/\s]+/", item.url), item
+    if spec.item_kind and spec.kind != "rss":  # feeds leave the kind to the pipeline
+        assert any(i.kind == spec.item_kind for i in items)
+    expected.check(items, http_server)
+
+
+@pytest.mark.parametrize("slug", sorted(s.slug for s in CATALOGUE if s.key_env))
+def test_a_source_without_its_key_needs_configuration(
+    slug: str, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = SPECS[slug]
+    monkeypatch.delenv(str(spec.key_env), raising=False)
+    with pytest.raises(NeedsConfiguration, match=str(spec.key_env)):
+        harvest(spec, loopback_url(http_server, spec.url))
+    assert http_server.requests == []  # nothing sent without the key
+
+
+def test_every_catalogue_source_has_a_fixture_and_a_case() -> None:
+    assert sorted(CASES) == sorted(SPECS), "each source needs a Case in this file"
+    for slug in SPECS:
+        main_fixture(slug)
+    for path in FIXTURES.iterdir():
+        assert fixture_slug(path) in SPECS, f"{path.name} belongs to no catalogue source"
+    served = {name for c in CASES.values() for name in c.pages.values()}
+    extra = {p.name for p in FIXTURES.iterdir() if "--" in p.name}
+    assert extra == served, "every extra page is served by its source's case"
+
+
+def test_every_fixture_says_it_is_synthetic() -> None:
+    for path in FIXTURES.iterdir():
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            assert json.loads(text).get("_note", "").startswith("synthetic fixture"), path.name
+        else:
+            assert re.search(r"<!--[^>]*synthetic fixture", text, re.IGNORECASE), path.name
+
+
+def test_the_catalogue_holds_no_secret() -> None:
+    text = DEFAULT_SOURCES.read_text(encoding="utf-8")
+    raw = tomllib.loads(text)["source"]
+    secret_words = re.compile(r"(key|token|secret|password|passwd|appname|jwt)", re.IGNORECASE)
+    for entry, spec in zip(raw, CATALOGUE, strict=True):
+        for name in entry:
+            assert name == "key_env" or not secret_words.search(name), (spec.slug, name)
+        assert not secret_words.search(json.dumps(spec.params)), (spec.slug, spec.params)
+        parts = urlsplit(spec.url)
+        assert parts.username is None and parts.password is None, spec.slug
+        assert not secret_words.search(parts.query), (spec.slug, spec.url)
+        if spec.key_env is not None:
+            assert re.fullmatch(r"VEILLE_[A-Z0-9_]+", spec.key_env), spec.slug
+            assert spec.key_env in text.split("[[source]]", 1)[0], "documented in the header"
+    # Keys are long random strings: none may appear anywhere in the file.
+    assert not re.search(r"\b[A-Za-z0-9_\-]{32,}\b", text)
+    assert not re.search(r"eyJ[A-Za-z0-9_\-]{10,}\.", text)  # a JWT
+
+
+def test_key_sources_name_their_variable() -> None:
+    needs_key = {"aides-territoires", "api-engagement", "reliefweb"}
+    for spec in CATALOGUE:
+        if spec.format in needs_key:
+            assert spec.key_env, f"{spec.slug} must name its key's variable (key_env)"
+    envs = {s.key_env for s in CATALOGUE if s.key_env}
+    assert envs == {"VEILLE_AT_KEY", "VEILLE_RELIEFWEB_APPNAME", "VEILLE_API_ENGAGEMENT_KEY"}
+
+
+def test_the_header_says_how_to_verify() -> None:
+    header = DEFAULT_SOURCES.read_text(encoding="utf-8").split("[[source]]", 1)[0]
+    assert "veille sources check SLUG" in header
+    assert "2016" in header and "2026" in header
+
+
+# --- what each source's fixture carries -----------------------------------------------------
+
+
+@case("meae-actualites", min_items=8)
+def _meae_actualites(items: list[CollectedItem], server: LoopbackServer) -> None:
+    cncd = by_title(items, "Commission nationale de la coopération décentralisée")
+    assert cncd.published_at == datetime(2026, 11, 25, 16, 2, 10, tzinfo=ZoneInfo("UTC"))
+    assert all(i.published_at is not None for i in items)
+    assert "orientations de l'année 2027" in cncd.summary
+
+
+@case("meae-afrique", min_items=5)
+def _meae_afrique(items: list[CollectedItem], server: LoopbackServer) -> None:
+    fund = by_title(items, "fonds conjoint de coopération décentralisée franco-malgache")
+    assert fund.deadline == paris(2027, 3, 15)
+    assert by_title(items, "Burkina Faso").deadline is None
+
+
+DAECT = (
+    "/fr/politique-etrangere-de-la-france/action-exterieure-des-collectivites-territoriales/"
+    "financer-mes-projets-de-cooperation-decentralisee/appels-a-projets-thematiques/"
+)
+
+
+@case(
+    "meae-daect-appels",
+    min_items=4,
+    pages={
+        f"{DAECT}{name}/": f"meae-daect-appels--{name}.html"
+        for name in ("jeunesse", "cles-en-main", "egalite-femmes-hommes", "sport")
+    },
+)
+def _meae_daect(items: list[CollectedItem], server: LoopbackServer) -> None:
+    youth = by_title(items, "Jeunesse XII")  # the detail page's h1 replaced "Jeunesse"
+    assert youth.deadline == paris(2027, 3, 15)
+    assert youth.url == server.url(f"{DAECT}jeunesse/")
+    assert youth.summary.startswith("L'appel à projets Jeunesse XII accompagne")
+    assert by_title(items, "Clés en main").deadline == paris(2027, 2, 28)
+    sport = by_title(items, "Sport 2026")
+    assert sport.deadline == paris(2026, 4, 30) and sport.closed
+    assert not youth.closed
+    assert all(i.kind == "appel" for i in items)
+    assert server.count("/IMG/pdf/guide_de_candidature_cncd_2027_cle0a1b2c.pdf") == 0
+
+
+@case("region-occitanie-aides", min_items=7)
+def _region(items: list[CollectedItem], server: LoopbackServer) -> None:
+    coop = by_title(items, "Coopération internationale pour le développement 2027")
+    assert coop.deadline == paris(2027, 3, 31)  # from the prose "entre le ... et le 31 mars"
+    assert coop.kind == "appel" and not coop.closed
+    assert coop.extra.get("opens", "").startswith("2026-12-01")
+    closed = by_title(items, "Éducation à la citoyenneté mondiale 2026")
+    assert closed.closed  # "Clos - " in the title, "Cet appel à projets est clos"
+    assert by_title(items, "Eau et assainissement en Méditerranée").deadline == paris(
+        2027, 2, 15, 12, 0
+    )
+    assert by_title(items, "Budget participatif").raw_tags == ["Environnement", "Citoyenneté"]
+    assert not by_title(items, "Pass Mobilité").closed
+    assert server.count("/api/explore/v2.1/catalog/datasets/"
+                        "aides-et-appels-a-projets-de-la-region-occitanie/records") == 1
+
+
+AFD_LIST = "/fr/appels-a-projets/liste?status[ongoing]=ongoing&status[soon]=soon"
+
+
+@case("afd-appels", min_items=9, pages={f"{AFD_LIST}&page=1": "afd-appels--page-1.html"})
+def _afd(items: list[CollectedItem], server: LoopbackServer) -> None:
+    osc = by_title(items, "Initiatives OSC 2027")
+    assert osc.deadline == paris(2027, 1, 24)  # "17 décembre 2026 - 24 janvier 2027"
+    assert osc.extra["opens"].startswith("2026-12-17")
+    assert osc.url == server.url("/fr/appels-a-projets/initiatives-osc-2027")
+    assert not osc.closed and osc.kind == "appel"
+    assert not by_title(items, "FISONG 2027").closed  # "Prochainement"
+    closed = [i for i in items if i.closed]
+    assert {i.title for i in closed} == {
+        "Initiatives OSC 2026 – session 2 : projets de terrain",
+        "FISONG 2026 « Agroécologie et souveraineté alimentaire »",
+    }
+    assert by_title(items, "PIMEO").deadline == paris(2027, 1, 29)  # from page 2
+    assert server.count("/fr/appels-a-projets/liste") == 2  # page 0, page 1, never twice
