@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from veille.bulletins import ensure_bulletins
 from veille.db import make_engine, make_sessionmaker, upgrade_schema
+from veille.cli import main
+from veille.config import get_settings
 from veille.models import Base
 
 pytest_plugins = ["tests.loopback"]  # the `http_server` fixture
@@ -134,3 +136,25 @@ def smtp_server() -> Iterator[SmtpSink]:
     controller.start()
     yield sink
     controller.stop()
+
+
+@pytest.fixture
+def veille_env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the command at the test database and a sources file of our own."""
+    monkeypatch.setenv("VEILLE_DATABASE_URL", db.url)
+    monkeypatch.setenv("VEILLE_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.setenv("VEILLE_BASE_URL", "https://veille.example.org")
+    monkeypatch.delenv("VEILLE_SMTP_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray veille.toml
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+

@@ -373,3 +373,73 @@ def _afd(items: list[CollectedItem], server: LoopbackServer) -> None:
     }
     assert by_title(items, "PIMEO").deadline == paris(2027, 1, 29)  # from page 2
     assert server.count("/fr/appels-a-projets/liste") == 2  # page 0, page 1, never twice
+
+
+@case("aides-territoires", min_items=6)
+def _aides_territoires(items: list[CollectedItem], server: LoopbackServer) -> None:
+    region = by_title(items, "solidarité internationale des associations d'Occitanie")
+    assert region.deadline == paris(2027, 3, 31)
+    assert region.funder == "Conseil régional d'Occitanie"
+    assert region.url.startswith("https://www.laregion.fr/")  # origin_url first
+    assert region.guid == "aides-territoires:184512"
+    assert region.kind == "appel"
+    water = by_title(items, "dispositif 1 % eau")
+    assert water.deadline is None and water.funder == "Agence de l'eau Adour-Garonne"
+    # Without an origin URL the item points to its Aides-territoires page.
+    ecm = by_title(items, "citoyenneté mondiale")
+    assert ecm.url == server.url(
+        "/aides/accompagner-les-projets-deducation-a-la-citoyennete-mondiale/"
+    )
+    login = [r for r in server.requests if r.path == "/api/connexion/"]
+    assert len(login) == 1 and login[0].method == "POST"
+    [aids] = [r for r in server.requests if r.path.startswith("/api/aids/")]
+    assert aids.headers["authorization"] == f"Bearer {AT_TOKEN}"
+    assert "organization_type_slugs=association" in aids.path
+
+
+def reliefweb_query(server: LoopbackServer, endpoint: str) -> dict:
+    [request] = [r for r in server.requests if r.path.startswith(endpoint)]
+    assert request.method == "POST"
+    assert f"appname={TEST_KEY}" in request.path  # from the environment, not the file
+    return json.loads(request.body)
+
+
+@case("reliefweb-emplois", min_items=7)
+def _reliefweb_jobs(items: list[CollectedItem], server: LoopbackServer) -> None:
+    wash = by_title(items, "Eau, hygiène et assainissement")
+    assert wash.deadline == paris(2027, 1, 10)  # date.closing, a bare date: end of day
+    assert wash.funder == "Solidarités International"
+    assert wash.event_place == "Saint-Louis, Senegal"
+    assert wash.url == "https://reliefweb.int/job/4123456/chef-fe-de-projet-eau-hygiene-et-assainissement-eha-saint-louis"
+    assert by_title(items, "Évaluation finale").deadline is None
+    assert all(i.kind == "offre" for i in items)
+    query = reliefweb_query(server, "/v2/jobs")
+    assert query["preset"] == "latest" and query["limit"] == 50
+    assert query["filter"]["field"] == "country.iso3" and "sen" in query["filter"]["value"]
+    assert "url_alias" in query["fields"]["include"]
+
+
+@case("reliefweb-formations", min_items=4)
+def _reliefweb_training(items: list[CollectedItem], server: LoopbackServer) -> None:
+    course = by_title(items, "cycle de projet")
+    assert course.deadline == paris(2027, 1, 8)  # date.registration
+    assert course.event_start == paris(2027, 1, 25, 0, 0)
+    assert course.event_end == paris(2027, 1, 29)
+    assert course.funder == "Bioforce"
+    assert reliefweb_query(server, "/v2/training")["preset"] == "latest"
+
+
+@case("api-engagement-missions", min_items=5)
+def _api_engagement(items: list[CollectedItem], server: LoopbackServer) -> None:
+    civic = by_title(items, "Accompagner des projets de solidarité internationale")
+    assert civic.funder == "Occitanie Coopération"
+    assert civic.event_place == "Ramonville-Saint-Agne (31)"
+    assert civic.event_start is not None and civic.event_start.date() == date(2027, 1, 15)
+    assert {"volontariat_service_civique", "humanitaire", "mission-internationale"} <= set(
+        civic.raw_tags
+    )
+    assert by_title(items, "Sénégal").event_place == "Ziguinchor (SN)"
+    assert by_title(items, "Traduire").event_place == "À distance"
+    assert all(i.kind == "offre" for i in items)
+    [request] = [r for r in server.requests if r.path.startswith("/v0/mission")]
+    assert "domain=humanitaire" in request.path and "skip=0" in request.path

@@ -10,32 +10,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from tests.conftest import Database, SmtpSink
+from tests.conftest import SmtpSink, run
 from tests.loopback import LoopbackServer
-from veille.cli import main
 from veille.config import get_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def veille_env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Point the command at the test database and a sources file of our own."""
-    monkeypatch.setenv("VEILLE_DATABASE_URL", db.url)
-    monkeypatch.setenv("VEILLE_OUTBOX", str(tmp_path / "outbox"))
-    monkeypatch.setenv("VEILLE_BASE_URL", "https://veille.example.org")
-    monkeypatch.delenv("VEILLE_SMTP_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray veille.toml
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write_sources(path: Path, url: str) -> Path:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -147,8 +147,8 @@ def sources_list(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json(rows)
         return
-    table = Table("source", "type", "état", "dernier succès", "éléments", "prochaine",
-                  "problème")
+    table = Table(Column("source", no_wrap=True), "type", "état", "dernier succès", "éléments",
+                  "prochaine", "problème")
     for r, s in zip(rows, sources, strict=True):
         table.add_row(r["slug"], r["kind"], r["status"], _local(s.last_success_at),
                       "—" if r["items_last_seen"] is None else str(r["items_last_seen"]),
