@@ -24,11 +24,12 @@ most expensive functions are printed (timings under the profiler are inflated).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import cProfile
 import hashlib
 import html
 import io
-import json
 import multiprocessing
 import os
 import platform
@@ -59,8 +60,17 @@ from veille.config import Settings  # noqa: E402
 from veille.db import session_scope  # noqa: E402
 from veille.models import Item, Sighting, Source, utcnow  # noqa: E402
 from veille.setup import initialise  # noqa: E402
-from veille.sources.collect import SourceReport, collect, paris_today, sync_sources  # noqa: E402
+from veille.sources.collect import (  # noqa: E402
+    SourceReport,
+    collect,
+    fetch_policy,
+    harvest_one,
+    paris_today,
+    sync_sources,
+)
+from veille.sources.fetch import Fetcher  # noqa: E402
 from veille.sources.html import extract_listing  # noqa: E402
+from veille.sources.items import Harvest, SourceTask  # noqa: E402
 from veille.sources.rss import parse_feed  # noqa: E402
 from veille.sources.spec import SourceSpec  # noqa: E402
 
@@ -298,8 +308,7 @@ SENTENCES = (
     "régional multi-acteurs.",
     "Le montant de la subvention peut atteindre {amount} € par projet, sur une durée "
     "de {years} ans.",
-    "Financé par {funder}, le programme vise à renforcer les capacités des acteurs "
-    "locaux {place}.",
+    "Financé par {funder}, le programme vise à renforcer les capacités des acteurs locaux {place}.",
     "Une réunion d'information se tiendra à {city} le {day} {month} {year}.",
     "Les projets doivent associer au moins un partenaire du Sud et démontrer leur "
     "ancrage territorial.",
@@ -309,14 +318,11 @@ SENTENCES = (
     "Les {public} intéressés peuvent contacter l'équipe pour un premier échange.",
     "Le rapport souligne l'importance de la {theme} pour les territoires ruraux.",
     "Cette édition met l'accent sur la participation des femmes et des jeunes.",
-    "La mission s'inscrit dans le cadre de la coopération décentralisée entre {city} "
-    "et {city2}.",
-    "Le comité de sélection se réunira début {month} ; les résultats seront publiés "
-    "sur le site.",
+    "La mission s'inscrit dans le cadre de la coopération décentralisée entre {city} et {city2}.",
+    "Le comité de sélection se réunira début {month} ; les résultats seront publiés sur le site.",
     "Les candidatures incomplètes ne pourront pas être examinées.",
     "Le cofinancement minimum demandé est de {percent} % du budget total.",
-    "Les activités se dérouleront principalement {place}, en lien avec les autorités "
-    "locales.",
+    "Les activités se dérouleront principalement {place}, en lien avec les autorités locales.",
     "Une attention particulière sera portée aux projets intégrant la {theme}.",
     "Le guide du candidat et le formulaire sont disponibles en téléchargement.",
 )
@@ -429,7 +435,9 @@ def _entry(rng: random.Random, serial: int, site: str, budget: int) -> Entry:
 # --- documents -----------------------------------------------------------------------------
 
 
-def _rss(name: str, site: str, entries: list[Entry], rng: random.Random, with_content: bool) -> bytes:
+def _rss(
+    name: str, site: str, entries: list[Entry], rng: random.Random, with_content: bool
+) -> bytes:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
@@ -674,6 +682,9 @@ def _serve(docs: list[Doc], n_hosts: int, conn: Connection) -> None:
                 conn.send(
                     {
                         "requests": sum(len(s.requests) for s in servers),
+                        "paths": Counter(
+                            f"{s.host}{r.path}" for s in servers for r in list(s.requests)
+                        ),
                         "errors": sum(len(s.errors) for s in servers),
                         "cpu": time.process_time(),
                     }
@@ -705,15 +716,13 @@ class ServerFarm:
     def url(self, doc: Doc) -> str:
         return f"http://{host_address(doc.host)}:{self.ports[doc.host]}{doc.path}"
 
-    def counters(self) -> dict[str, float]:
+    def counters(self) -> dict[str, Any]:
         self._conn.send("count")
         return self._conn.recv()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the child may be gone already
             self._conn.send("stop")
-        except (OSError, ValueError):
-            pass
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.terminate()  # our own child, by its handle
@@ -742,16 +751,49 @@ def specs_for(docs: list[Doc], farm: ServerFarm) -> list[SourceSpec]:
 class Timing:
     wall: float
     cpu: float
-    requests: int
+    requests: int = 0
+    robots: int = 0  # robots.txt requests (html sources obey robots.txt)
+    repeats: int = 0  # the same page asked again in the phase: retries
 
 
 def _measure(farm: ServerFarm, fn: Any) -> tuple[Timing, Any]:
-    before = farm.counters()["requests"]
+    before = farm.counters()["paths"]
     w0, c0 = time.perf_counter(), time.process_time()
     result = fn()
-    timing = Timing(time.perf_counter() - w0, time.process_time() - c0, 0)
-    timing.requests = int(farm.counters()["requests"] - before)
+    timing = Timing(time.perf_counter() - w0, time.process_time() - c0)
+    paths = farm.counters()["paths"] - before
+    timing.requests = sum(paths.values())
+    timing.robots = sum(n for p, n in paths.items() if p.endswith("/robots.txt"))
+    timing.repeats = sum(n - 1 for p, n in paths.items() if not p.endswith("/robots.txt"))
     return timing, result
+
+
+def fetch_and_parse(specs: list[SourceSpec], settings: Settings) -> tuple[int, int, list[str]]:
+    """The collector's own fetch + parse (Fetcher, harvest_one, same limits), nothing
+    stored: what the full cycle would cost without the database. (ok, items, errors)"""
+    today = paris_today(utcnow())
+    tasks = [
+        SourceTask(
+            id=i,
+            slug=spec.slug,
+            name=spec.name,
+            kind=spec.kind,
+            url=spec.url,
+            rules=spec.rules(),
+        )
+        for i, spec in enumerate(specs, start=1)
+    ]
+
+    async def run() -> list[Any]:
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            return await asyncio.gather(
+                *(harvest_one(t, fetcher, today=today) for t in tasks), return_exceptions=True
+            )
+
+    outcomes = asyncio.run(run())
+    harvests = [o for o in outcomes if isinstance(o, Harvest)]
+    errors = [str(o) for o in outcomes if not isinstance(o, Harvest)]
+    return len(harvests), sum(len(h.items) for h in harvests), errors
 
 
 def parse_one(doc: Doc, url: str, today: date) -> int:
@@ -885,8 +927,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="60 sources on 10 hosts")
     parser.add_argument("--concurrency", type=int, help="fetch_concurrency (default: settings)")
     parser.add_argument("--per-host", type=int, help="fetch_per_host (default: settings)")
-    parser.add_argument("--profile", type=int, metavar="N", default=0,
-                        help="also profile a full cycle and print the N costliest functions")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="also profile a full cycle and print the N costliest functions",
+    )
     args = parser.parse_args()
     if args.quick:
         args.sources, args.hosts = 60, 10
@@ -962,9 +1009,10 @@ def main() -> None:
             if args.profile:
                 profile_cycle(specs, directory, settings_kw, args.profile)
 
-        naive, (naive_ok, naive_items) = _measure(
-            farm, lambda: naive_loop(docs, farm, user_agent)
+        harvest, (harvest_ok, harvest_items, harvest_errors) = _measure(
+            farm, lambda: fetch_and_parse(specs, settings)
         )
+        naive, (naive_ok, naive_items) = _measure(farm, lambda: naive_loop(docs, farm, user_agent))
         parse_cpu, parse_wall, parse_items = parse_floor(docs, farm)
         server = farm.counters()
     finally:
@@ -982,7 +1030,18 @@ def main() -> None:
         f"unchanged cycle: {second['ok']} ok, {second['failed']} failed, "
         f"{second['not_modified']} not modified (304), {second['new']} new"
     )
+    print(
+        f"fetch + parse only: {harvest_ok} ok, {len(harvest_errors)} failed, "
+        f"{harvest_items} items"
+        + (f" (first error: {harvest_errors[0]})" if harvest_errors else "")
+    )
     print(f"naive loop: {naive_ok} ok, {naive_items} items; parse floor: {parse_items} items")
+    for label, timing in (("full", full), ("unchanged", again), ("fetch + parse", harvest)):
+        pages = timing.requests - timing.robots - timing.repeats
+        print(
+            f"requests, {label}: {timing.requests} = {pages} pages + {timing.robots} "
+            f"robots.txt + {timing.repeats} repeated (retries)"
+        )
     print(
         f"server process: {server['requests']} requests served, {server['errors']} handler "
         f"errors, {server['cpu']:.1f} s CPU (not counted below)"
@@ -993,6 +1052,15 @@ def main() -> None:
     print("-" * (len(header) + 30))
     print(_row("full cycle (collect)", full.wall, full.cpu, full.requests, "200s, parse + store"))
     print(_row("unchanged cycle (collect)", again.wall, again.cpu, again.requests, "all 304"))
+    print(
+        _row(
+            "fetch + parse only (no DB)",
+            harvest.wall,
+            harvest.cpu,
+            harvest.requests,
+            "collector's Fetcher + harvest_one",
+        )
+    )
     print(
         _row("naive sequential loop", naive.wall, naive.cpu, naive.requests, "httpx + parse, no DB")
     )
@@ -1005,6 +1073,9 @@ def main() -> None:
     print(f"  full cycle wall / latency floor          {full.wall / floor.seconds:6.2f}x")
     print(f"  full cycle wall / max(latency, parse)    {full.wall / both:6.2f}x")
     print(f"  full cycle CPU  / parse floor CPU        {full.cpu / parse_cpu:6.2f}x")
+    print(f"  fetch + parse wall / latency floor       {harvest.wall / floor.seconds:6.2f}x")
+    print(f"  fetch + parse wall / max(latency, parse) {harvest.wall / both:6.2f}x")
+    print(f"  store share of full-cycle CPU (est.)     {1 - harvest.cpu / full.cpu:6.2%}")
     print(f"  naive sequential wall / full cycle wall  {naive.wall / full.wall:6.2f}x faster")
     print(f"  unchanged / full cycle: wall             {again.wall / full.wall:6.2%}")
     print(f"  unchanged / full cycle: CPU              {again.cpu / full.cpu:6.2%}")

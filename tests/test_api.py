@@ -394,6 +394,17 @@ def test_reliefweb_unapproved_appname_needs_configuration(http_server: LoopbackS
     )
 
 
+def test_reliefweb_400_also_points_at_the_query(http_server: LoopbackServer) -> None:
+    http_server.add_handler(
+        "/v2/jobs", lambda req: send_json(req, {"status": 400, "error": {}}, status=400)
+    )
+    with pytest.raises(NeedsConfiguration) as caught:
+        harvest(rw_task(http_server, "/v2/jobs"))
+    message = str(caught.value)
+    assert message.startswith(f"À configurer : ReliefWeb refuse le nom d'application « {APPNAME} »")
+    assert "params.query" in message
+
+
 def test_reliefweb_secret_appname_is_named_by_its_variable(
     http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -685,7 +696,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.dictionaries(keys, json_values, max_size=6), which=st.sampled_from(PARSERS))
 def test_parsers_raise_nothing_but_value_error(data: dict[str, Any], which: Any) -> None:
     parse, base_url = which
@@ -713,7 +724,7 @@ ENVELOPES = {
 }
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=records, which=st.sampled_from(PARSERS), choice=st.integers(0, 1))
 def test_parsers_survive_records_of_any_shape(
     rows: list[dict[str, Any]], which: Any, choice: int

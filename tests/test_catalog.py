@@ -443,3 +443,117 @@ def _api_engagement(items: list[CollectedItem], server: LoopbackServer) -> None:
     assert all(i.kind == "offre" for i in items)
     [request] = [r for r in server.requests if r.path.startswith("/v0/mission")]
     assert "domain=humanitaire" in request.path and "skip=0" in request.path
+
+
+@case("coordination-sud-emplois", min_items=6)
+def _csud_jobs(items: list[CollectedItem], server: LoopbackServer) -> None:
+    advocacy = by_title(items, "plaidoyer financement du développement")
+    assert advocacy.deadline == paris(2027, 1, 15)
+    assert advocacy.published_at == datetime(2026, 11, 25, 14, 32, 10, tzinfo=ZoneInfo("UTC"))
+    assert advocacy.url == (
+        "https://www.coordinationsud.org/offre/charge-e-de-plaidoyer-financement-du-developpement-h-f/"
+    )
+    assert by_title(items, "Haïti").deadline is None  # "dès que possible"
+
+
+@case("coordination-sud-appels", min_items=8)
+def _csud_calls(items: list[CollectedItem], server: LoopbackServer) -> None:
+    health = by_title(items, "Solidarité internationale et santé")
+    assert health.deadline == paris(2027, 1, 15)  # "Clôture le 15/01/2027"
+    assert health.funder == "Fondation de France"  # header > span.author
+    assert health.event_place == "Sénégal, Mali, Burkina Faso"  # "Pays : ..."
+    assert health.url.startswith("https://www.coordinationsud.org/appel-doffre/")
+    assert by_title(items, "agroécologie").deadline == paris(2028, 2, 29)  # a leap day
+    assert by_title(items, "Eau et climat au Sahel").kind == "appel"
+
+
+@case("microprojets-guilde", min_items=6)
+def _guilde(items: list[CollectedItem], server: LoopbackServer) -> None:
+    spring = by_title(items, "Printemps 2027")
+    assert spring.deadline == paris(2027, 3, 31)  # "se clôture le 31 mars 2027 à 23h59"
+    assert spring.published_at == paris(2026, 11, 26, 10, 0)
+    assert spring.kind == "appel"
+    assert spring.raw_tags == ["Microprojets", "Appels à projets"]
+    assert by_title(items, "Webinaire").kind == "evenement"
+    assert by_title(items, "87 microprojets").deadline is None
+
+
+@case("agence-eau-adour-garonne", min_items=5)
+def _adour_garonne(items: list[CollectedItem], server: LoopbackServer) -> None:
+    climate = by_title(items, "Eau et climat")
+    assert climate.deadline == paris(2027, 3, 31)
+    assert climate.url == server.url("/sites/default/files/2026-11/aap-eau-climat-2027-reglement.pdf")
+    sahel = by_title(items, "Sahel")
+    assert sahel.deadline == paris(2027, 5, 15)
+    assert sahel.url == server.url("/aides-financieres/appel-projets-solidarite-internationale-sahel-2027")
+    assert by_title(items, "1 % eau").deadline is None
+    biodiversity = by_title(items, "Biodiversité")
+    assert biodiversity.closed and biodiversity.deadline == paris(2026, 6, 30)
+    assert not climate.closed
+
+
+RMC = {
+    "pro_104512/fr/appel-a-projets-eau-et-climat-2027": "rmc1",
+    "pro_104498/fr/solidarite-internationale-eau-et-assainissement-2027": "rmc2",
+    "pro_104455/fr/appel-a-projets-reduction-des-pollutions-par-les-pesticides": "rmc3",
+    "pro_103981/fr/appel-a-projets-biodiversite-2026": "rmc4",
+}
+
+
+@case(
+    "agence-eau-rmc",
+    min_items=4,
+    pages={f"/jcms/{path}": f"agence-eau-rmc--{name}.html" for path, name in RMC.items()},
+)
+def _rmc(items: list[CollectedItem], server: LoopbackServer) -> None:
+    solidarity = by_title(items, "Solidarité internationale")
+    assert solidarity.deadline == paris(2027, 5, 31)  # read on the detail page
+    # Relative links resolve against the page's <base href>, as on the live JCMS pages.
+    assert solidarity.url == server.url(
+        "/jcms/pro_104498/fr/solidarite-internationale-eau-et-assainissement-2027"
+    )
+    assert solidarity.summary.startswith("Au titre du 1 % solidaire")  # meta description
+    assert by_title(items, "Eau et climat 2027").deadline == paris(2027, 4, 15)
+    closed = by_title(items, "Biodiversité 2026")
+    assert closed.closed and closed.deadline == paris(2026, 9, 15)
+    assert all(server.count(f"/jcms/{path}") == 1 for path in RMC)
+
+
+@case("fondation-pierre-fabre", min_items=5)
+def _pierre_fabre(items: list[CollectedItem], server: LoopbackServer) -> None:
+    call = by_title(items, "Santé et développement » 2027")
+    assert call.deadline == paris(2027, 3, 15)
+    assert call.published_at == paris(2026, 11, 24, 0, 0)
+    assert call.url == server.url(
+        "/fr/suivre-notre-action/appel-a-projets-sante-et-developpement-occitanie-2027/"
+    )
+    assert call.kind == "appel"
+    assert by_title(items, "dermatologie").deadline == paris(2027, 1, 10)
+    assert by_title(items, "lauréats 2026").deadline is None
+
+
+@case("pseau-actualites", min_items=5)
+def _pseau(items: list[CollectedItem], server: LoopbackServer) -> None:
+    veolia = by_title(items, "Fondation Veolia")
+    assert veolia.deadline == paris(2027, 3, 15)
+    assert veolia.url == "https://www.pseau.org/appel-projet/fondation-veolia-eau-afrique-de-l-ouest-2027/"
+    assert by_title(items, "Solidarité Eau Méditerranée 2026").closed
+    assert not veolia.closed
+
+
+@case("cites-unies-france", min_items=4)
+def _cuf(items: list[CollectedItem], server: LoopbackServer) -> None:
+    youth = by_title(items, "Jeunesse XII")
+    assert youth.deadline == paris(2027, 3, 15)  # "ouvert du 17 novembre 2026 au 15 mars 2027"
+    assert youth.published_at is not None and youth.published_at.date() == date(2026, 11, 19)
+
+
+@case("france-volontaires", min_items=6)
+def _france_volontaires(items: list[CollectedItem], server: LoopbackServer) -> None:
+    job = by_title(items, "Volontariat et collectivités territoriales")
+    assert job.kind == "offre"  # "Offre d'emploi : ..." published as a news post
+    assert job.deadline == paris(2027, 1, 3)
+    assert job.published_at == paris(2026, 11, 27, 10, 30)
+    assert by_title(items, "Offre de stage").kind == "offre"
+    report = by_title(items, "Rapport annuel 2025")
+    assert report.kind == "actualite" and report.deadline is None

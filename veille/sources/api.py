@@ -210,7 +210,7 @@ def _aid_item(
         published_at=_moment(_first(record, "date_created", "time_create"), today),
         deadline=_end_of_day(deadline, today),
         funder=", ".join(financers) or None,
-        kind="appel" if call else infer_kind(default_kind or "appel", title),
+        kind=default_kind or "appel",  # every Aides-territoires record is funding
         raw_tags=_names(record.get("categories")),
         extra=_without_none(
             aides_territoires_url=aid_url,
