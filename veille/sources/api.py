@@ -200,7 +200,6 @@ def _aid_item(
     description = _str(record.get("description"))
     deadline = _first(record, "submission_deadline", "date_submission_deadline")
     financers = _names(record.get("financers")) or _names(record.get("financers_full"))
-    call = record.get("is_call_for_project") is True
     return CollectedItem(
         title=title,
         url=origin or aid_url,
