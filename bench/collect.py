@@ -914,8 +914,8 @@ def _row(label: str, wall: float | None, cpu: float | None, req: int | None, not
 
     rate = req / wall if req and wall else None
     return (
-        f"{label:<34} {cell(wall, '8.2f')} {cell(cpu, '8.2f')} {cell(rate, '8.1f')}"
-        f" {req if req is not None else '—':>6}  {note}"
+        f"{label:<34} {cell(wall, '.2f'):>8} {cell(cpu, '.2f'):>8} {cell(rate, '.1f'):>8}"
+        f" {cell(req, 'd'):>6}  {note}"
     )
 
 

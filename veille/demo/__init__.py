@@ -98,8 +98,9 @@ def serve_samples(today: date) -> Iterator[str]:
 
 
 def _specs(base: str) -> list[SourceSpec]:
-    return [SourceSpec(slug=slug, name=name, kind=kind, url=f"{base}/{file}", bulletin=bulletin,
-                       every="1d", enabled=False)
+    return [SourceSpec.model_validate({"slug": slug, "name": name, "kind": kind,
+                                       "url": f"{base}/{file}", "bulletin": bulletin,
+                                       "every": "1d", "enabled": False})
             for slug, name, kind, file, bulletin in SOURCES]
 
 

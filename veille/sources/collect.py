@@ -69,10 +69,8 @@ def sync_sources(
             row.enabled = False
     rows = []
     for spec in specs:
-        row = existing.get(spec.slug)
-        if row is None:
-            row = Source(slug=spec.slug, origin=origin)
-            session.add(row)
+        row = existing.get(spec.slug) or Source(slug=spec.slug, origin=origin)
+        session.add(row)
         row.name, row.kind, row.url = spec.name, spec.kind, spec.url
         row.bulletin_slug, row.tags, row.every_seconds = spec.bulletin, spec.tags, spec.every
         row.rules, row.enabled = spec.rules(), spec.enabled

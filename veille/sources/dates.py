@@ -310,8 +310,8 @@ def _find_points(folded: str) -> tuple[list[_Point], bool]:
         day, month, year = int(m["day"]), int(m["month"]), _full_year(m["year"])
         found.append((m.start(), m.end(), _make_point(m.start(), m.end(), day, month, year)))
     for m in _TEXT_DATE.finditer(folded):
-        year = int(m["year"]) if m["year"] else None
-        point = _make_point(m.start(), m.end(), int(m["day"]), _MONTHS[m["month"]], year)
+        text_year = int(m["year"]) if m["year"] else None
+        point = _make_point(m.start(), m.end(), int(m["day"]), _MONTHS[m["month"]], text_year)
         found.append((m.start(), m.end(), point))
     for m in _SHORT_NUM_DATE.finditer(folded):
         if _YEARLESS_CUE.search(folded, max(0, m.start() - 15), m.start()):
@@ -644,8 +644,8 @@ def _labelled_deadline(scan: _Scan, today: date) -> tuple[datetime | None, datet
     if not labelled:
         return None, None
     best = min(rank for rank, _ in labelled)
-    bounds = [_span_bounds(span, today, _END_OF_DAY) for rank, span in labelled if rank == best]
-    bounds = [(opens, end) for opens, end in bounds if end is not None]
+    candidates = [_span_bounds(span, today, _END_OF_DAY) for rank, span in labelled if rank == best]
+    bounds = [(opens, end) for opens, end in candidates if end is not None]
     if not bounds:
         return None, None
     upcoming = [(opens, end) for opens, end in bounds if end.date() >= today]

@@ -8,14 +8,12 @@ this module only decides which occurrences matter and maps them to `CollectedIte
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from itertools import islice
-from typing import Any
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, Event
 
 from veille.sources.items import CollectedItem
 from veille.sources.normalize import canonical_url, clean_text, decode_bytes, html_to_text, truncate
@@ -23,42 +21,47 @@ from veille.sources.normalize import canonical_url, clean_text, decode_bytes, ht
 PARIS = ZoneInfo("Europe/Paris")
 UNREADABLE = "Le fichier n'est pas un calendrier iCalendar lisible."
 SUMMARY_LIMIT = 600
-# A calendar that asks for more occurrences than this in one window is broken or hostile;
-# stopping keeps a collection run bounded in time and memory.
+# A calendar that yields more occurrences than this in one window is broken or hostile;
+# the earliest are kept so that a collection run stays bounded in time and memory.
 MAX_OCCURRENCES = 2000
 # Partners' events never repeat within a day; such a rule would flood the window.
 _SUB_DAILY = {"SECONDLY", "MINUTELY", "HOURLY"}
 _TAG = re.compile(r"<[a-zA-Z/!]")
+# Occurrences of one series share their texts: clean each text once, not once a week.
+_clean = lru_cache(maxsize=1024)(clean_text)
 
 
 def parse_ics(
     content: bytes, *, source_url: str, now: datetime, window_days: int = 180
 ) -> list[CollectedItem]:
-    """Events from `now - 1 day` to `now + window_days`, recurring ones expanded.
+    """Events from `now - 1 day` to `now + window_days`, recurring ones expanded, by start.
 
     An event beyond the window is not lost: it is collected by a later run, once the
     window has moved far enough. Raises ValueError (French message) on unreadable content.
     """
     calendar = _read(content)
     now = now if now.tzinfo is not None else now.replace(tzinfo=PARIS)
-    window_end = now + timedelta(days=window_days)
-    masters = _series_masters(calendar)
-    calendar_name = clean_text(str(calendar.get("X-WR-CALNAME", "")))
-    items: list[CollectedItem] = []
-    for occurrence in islice(_occurrences(calendar, now - timedelta(days=1)), MAX_OCCURRENCES):
+    window = (now - timedelta(days=1), now + timedelta(days=window_days))
+    occurrences = []
+    for occurrence in _occurrences(calendar, *window):
         start = _aware(_value(occurrence, "DTSTART"))
-        if start is None:
-            continue
-        if start > window_end:
-            break  # occurrences come in order of start: all the rest is later still
-        if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
-            continue
+        cancelled = _text(occurrence, "STATUS").upper() == "CANCELLED"
+        if isinstance(occurrence, Event) and start is not None and not cancelled:
+            occurrences.append((start, occurrence))
+    occurrences.sort(key=lambda pair: pair[0])
+    masters = _series_masters(calendar)
+    calendar_name = _clean(_text(calendar, "X-WR-CALNAME"))
+    items = []
+    for start, occurrence in occurrences[:MAX_OCCURRENCES]:
         item = _item(occurrence, start, masters, source_url)
         if item is not None:
             if calendar_name:
                 item.extra["calendar"] = calendar_name
             items.append(item)
     return items
+
+
+# --- Reading -------------------------------------------------------------------------------
 
 
 def _read(content: bytes) -> Calendar:
@@ -93,77 +96,82 @@ def _sub_daily(component: Component) -> bool:
     return any(
         str(freq).upper() in _SUB_DAILY
         for rule in rules
-        if isinstance(rule, dict)  # a vBroken rule is left to the library's error handling
+        if isinstance(rule, dict)  # a broken rule is left to the library's error handling
         for freq in rule.get("FREQ", [])
     )
 
 
-def _occurrences(calendar: Calendar, earliest_end: datetime) -> Iterator[Component]:
-    """Occurrences ending after `earliest_end`, in order of start, never ending by itself."""
-    # Series with errors are skipped by the library so that one bad event does not hide
-    # the others; what still fails means the calendar as a whole cannot be read.
+def _occurrences(calendar: Calendar, start: datetime, end: datetime) -> list[Component]:
+    """Occurrences overlapping [start, end]; a rule without end is cut at `end`."""
+    # `between` rather than the `after` generator: the latter re-expands every series for
+    # each step and takes minutes on a daily event over a long window.
     try:
-        iterator = recurring_ical_events.of(calendar, skip_bad_series=True).after(earliest_end)
-    except Exception as exc:
+        query = recurring_ical_events.of(calendar, skip_bad_series=True)
+        return list(query.between(start, end))
+    except Exception as exc:  # series errors the library does not skip by itself
         raise ValueError(UNREADABLE) from exc
-    while True:
-        try:
-            occurrence = next(iterator)
-        except StopIteration:
-            return
-        except Exception as exc:
-            raise ValueError(UNREADABLE) from exc
-        yield occurrence
 
 
 def _series_masters(calendar: Calendar) -> dict[str, Component | None]:
-    """The events of each recurring series' UID (None when only overrides are present)."""
+    """The master event of each recurring UID (None when only overrides are present)."""
     masters: dict[str, Component | None] = {}
     for event in calendar.walk("VEVENT"):
-        uid = str(event.get("UID", "")).strip()
+        uid = _text(event, "UID")
         if uid and any(key in event for key in ("RRULE", "RDATE", "RECURRENCE-ID")):
-            is_master = "RECURRENCE-ID" not in event
-            masters[uid] = event if is_master else masters.get(uid)
+            masters[uid] = event if "RECURRENCE-ID" not in event else masters.get(uid)
     return masters
 
 
+# --- Mapping -------------------------------------------------------------------------------
+
+
 def _item(
-    occurrence: Component, start: datetime, masters: dict[str, Component | None], source_url: str
+    occurrence: Event, start: datetime, masters: dict[str, Component | None], source_url: str
 ) -> CollectedItem | None:
-    title = clean_text(str(occurrence.get("SUMMARY", "")))
+    title = _clean(_text(occurrence, "SUMMARY"))
     if not title:
         return None  # nothing to show a reader; a feed's drafts often look like this
-    uid = str(occurrence.get("UID", "")).strip() or None
+    uid = _text(occurrence, "UID") or None
     guid = uid
-    # A moved or renamed occurrence is a full event of its own that feeds often write
-    # without the link and text of its series: those are taken from the series.
-    master = masters.get(uid or "")
-    if master is not None:
-        for name in ("URL", "DESCRIPTION", "X-ALT-DESC"):
-            if name not in occurrence and name in master:
-                occurrence[name] = master[name]
-    if uid and uid in masters:
+    if uid is not None and uid in masters:
         # The original slot (RECURRENCE-ID), not the possibly moved start, names an
         # occurrence: a session moved from Tuesday to Wednesday stays the same item.
         slot = _aware(_value(occurrence, "RECURRENCE-ID")) or start
         guid = f"{uid}#{slot.isoformat()}"
-    url = str(occurrence.get("URL", "")).strip()
+        # A moved occurrence is a full event of its own that feeds often write without
+        # the link and text of its series: those are taken from the series.
+        master = masters[uid]
+        if master is not None:
+            for name in ("URL", "DESCRIPTION", "X-ALT-DESC"):
+                if name not in occurrence and name in master:
+                    occurrence[name] = master[name]
+    url = _text(occurrence, "URL")
     organizer = occurrence.get("ORGANIZER")
-    organizer_name = clean_text(str(organizer.params.get("CN", ""))) if organizer else ""
+    organizer = organizer[0] if isinstance(organizer, list) else organizer
+    organizer_name = _clean(str(getattr(organizer, "params", {}).get("CN", "")))
     return CollectedItem(
         title=title,
         url=canonical_url(url, source_url) if url else None,
         guid=guid,
         summary=_summary(occurrence),
+        # CREATED first: many plugins stamp DTSTAMP with the time of the export.
         published_at=_aware(_value(occurrence, "CREATED") or _value(occurrence, "DTSTAMP")),
         event_start=start,
         event_end=_end(occurrence, start),
-        event_place=clean_text(str(occurrence.get("LOCATION", ""))) or None,
+        event_place=_clean(_text(occurrence, "LOCATION")) or None,
         funder=None,
         kind="evenement",
         raw_tags=_categories(occurrence),
         extra={"organizer": organizer_name} if organizer_name else {},
     )
+
+
+def _text(component: Component, name: str) -> str:
+    """A text property as a string; the first one when a feed repeats it."""
+    value = component.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return "" if value is None else str(value).strip()
 
 
 def _value(component: Component, name: str) -> date | datetime | None:
@@ -181,7 +189,7 @@ def _aware(value: date | datetime | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=PARIS)
 
 
-def _end(occurrence: Component, start: datetime) -> datetime | None:
+def _end(occurrence: Event, start: datetime) -> datetime | None:
     try:
         end = _aware(occurrence.end)  # DTEND, or DTSTART + DURATION, or RFC 5545 defaults
     except Exception:  # icalendar raises its own errors for inconsistent events
@@ -191,20 +199,26 @@ def _end(occurrence: Component, start: datetime) -> datetime | None:
     return end if end is not None and end > start else None
 
 
-def _summary(occurrence: Component) -> str:
-    description = str(occurrence.get("DESCRIPTION", "")).strip()
-    if not description:
-        description = str(occurrence.get("X-ALT-DESC", ""))  # Outlook's HTML description
-    elif not _TAG.search(description):
+@lru_cache(maxsize=256)
+def _description_text(description: str, is_html: bool) -> str:
+    if not is_html:
         # Plain text whose line breaks are meant; HTML would fold them into spaces.
         description = description.replace("\n", "<br>")
     return truncate(html_to_text(description), SUMMARY_LIMIT)
 
 
-def _categories(occurrence: Component) -> list[str]:
+def _summary(occurrence: Event) -> str:
+    description = _text(occurrence, "DESCRIPTION")
+    if description:
+        return _description_text(description, bool(_TAG.search(description)))
+    # X-ALT-DESC (Outlook, some WordPress plugins) carries the description as HTML.
+    return _description_text(_text(occurrence, "X-ALT-DESC"), True)
+
+
+def _categories(occurrence: Event) -> list[str]:
     try:
-        raw: list[Any] = list(occurrence.categories)
+        raw = list(occurrence.categories)
     except Exception:  # a malformed CATEGORIES line only costs the tags
         return []
-    tags = (clean_text(str(tag)) for tag in raw)
+    tags = (_clean(str(tag)) for tag in raw)
     return list(dict.fromkeys(tag for tag in tags if tag))

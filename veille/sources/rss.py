@@ -60,8 +60,7 @@ def parse_feed(
             f"Le contenu reçu n'est pas un flux RSS/Atom lisible ({_bozo_reason(parsed)})."
         )
     problem = f"Flux mal formé, lu en partie : {_bozo_reason(parsed)}" if parsed.bozo else None
-    items = [_entry_item(entry, url, today) for entry in parsed.entries]
-    items = [i for i in items if i is not None]
+    items = [i for i in (_entry_item(e, url, today) for e in parsed.entries) if i is not None]
     return ParsedFeed(items=items, problem=problem, ttl_seconds=_ttl(parsed.feed))
 
 

@@ -34,10 +34,10 @@ def accept(
 ) -> Item:
     item = get_item(session, item_id)
     target = get_bulletin(session, bulletin)
-    if _is_published(session, item) and item.bulletin_id != target.id:
+    if _is_published(session, item) and item.bulletin is not None and item.bulletin != target:
         raise InvalidTransition(
             f"L'élément n° {item.id} est déjà dans un numéro de « {item.bulletin.title} » "
-            "(retirez-le du numéro avant de le déplacer)."  # type: ignore[union-attr]
+            "(retirez-le du numéro avant de le déplacer)."
         )
     keys = {s["key"] for s in target.sections}
     if section is not None and section not in keys:
