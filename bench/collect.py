@@ -200,6 +200,37 @@ TOPICS = (
     "moulins à grains",
     "gestion des ordures ménagères",
 )
+ORGS = ("l'association", "le collectif", "la commune de", "l'ONG", "la coopérative", "le lycée")
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ba",
+    "to",
+    "ra",
+    "se",
+    "nou",
+    "di",
+    "fa",
+    "yé",
+    "gou",
+    "ma",
+    "ti",
+    "ndé",
+    "sou",
+    "ko",
+    "la",
+    "bé",
+    "za",
+    "wa",
+    "mbo",
+    "ri",
+    "te",
+    "pa",
+    "nia",
+    "do",
+    "ké",
+)
 FUNDERS_SHORT = (
     "Région Occitanie",
     "MEAE",
@@ -395,6 +426,12 @@ class Entry:
     tags: list[str]
 
 
+def _proper_name(rng: random.Random) -> str:
+    syllables = [rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))]
+    name = "".join(syllables)
+    return name[0].upper() + name[1:]
+
+
 def _title(rng: random.Random, kind: str) -> str:
     """A title from several independent parts: publishers' titles share words ("appel",
     "projets") but rarely most of them, so near-duplicate matching sees realistic overlap."""
@@ -409,6 +446,8 @@ def _title(rng: random.Random, kind: str) -> str:
         parts.append(f": {rng.choice(THEMES)}")
     if rng.random() < 0.4:
         parts.append(f"pour les {rng.choice(PUBLICS)}")
+    if rng.random() < 0.6:  # who carries it: the most distinctive words of a real title
+        parts.append(f"avec {rng.choice(ORGS)} {_proper_name(rng)}")
     if rng.random() < 0.4:
         parts.append(f"— {rng.choice(FUNDERS_SHORT)}")
     return " ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,7 +126,7 @@ def test_moved_occurrence_keeps_its_identity_and_its_series_link() -> None:
     ("now", "window_days", "count"),
     [
         (NOW, 14, 2),
-        (NOW, 1, 1),
+        (NOW, 2, 1),
         (datetime(2031, 1, 6, 12, 0, tzinfo=PARIS), 180, 26),  # years later, still bounded
     ],
 )
@@ -214,10 +215,8 @@ def test_unreadable_content_raises_a_french_value_error(content: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary())
 def test_random_bytes_raise_nothing_but_value_error(content: bytes) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         parse_ics(content, source_url=SOURCE, now=NOW)
-    except ValueError:
-        pass
 
 
 _LINES = [

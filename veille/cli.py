@@ -354,10 +354,13 @@ def edition_render(
 ) -> None:
     """Affiche le rendu HTML ou texte d'un numéro."""
     from veille.digest.editions import get_edition, render
+    from veille.digest.render import personalise
 
     with _unit() as (session, settings):
         rendered = render(get_edition(session, edition_id), settings)
     content = rendered.html if format is Format.html else rendered.text
+    # A preview has no recipient: show where each subscriber's own link will be.
+    content = personalise(content, f"{settings.base_url.rstrip('/')}/desabonnement/apercu")
     if output:
         output.write_text(content, encoding="utf-8")
         out.print(f"Écrit dans {output}")

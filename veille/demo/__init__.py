@@ -119,6 +119,36 @@ def _accept_new(session: Session) -> dict[str, int]:
     return accepted
 
 
+def _approve_and_send(
+    sessions: sessionmaker[Session], settings: Settings, edition_id: int,
+    say: Callable[[str], None],
+) -> int:
+    with session_scope(sessions) as session:
+        edition = approve(session, edition_id, settings, actor=ACTOR)
+        title, number, count = edition.bulletin.title, edition.number, len(edition.entries)
+    report = send_edition(sessions, edition_id, settings, actor=ACTOR)
+    what = f"{count} élément(s)" if count else "une alerte"
+    say(f"   {title} n° {number} : {what}, {report.sent} message(s) envoyé(s).")
+    return report.sent
+
+
+def _info_flash(sessions: sessionmaker[Session], settings: Settings,
+                say: Callable[[str], None]) -> int:
+    """An alert on the open call that closes soonest, as staff would send on demand."""
+    with session_scope(sessions) as session:
+        soonest = session.scalars(
+            select(Item).where(Item.status == "accepted", Item.kind == "appel",
+                               Item.deadline.is_not(None), Item.closed.is_(False))
+            .order_by(Item.deadline)
+        ).first()
+        if soonest is None or soonest.deadline is None:
+            return 0
+        edition = draft_edition(session, "info-flash")
+        edition.intro = (f"Dernier rappel : l'appel « {soonest.display_title} » se clôt le "
+                         f"{format_date_fr(soonest.deadline)}.\n\nTous les détails : {soonest.url}")
+    return _approve_and_send(sessions, settings, edition.id, say)
+
+
 def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> None:
     started = time.perf_counter()
     sessions = initialise(settings)
@@ -152,12 +182,9 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> None:
                 continue
             edition.intro = (f"Bonjour,\nvoici le numéro {edition.number} de "
                              f"{edition.bulletin.title}, préparé par la démonstration de veille.")
-            approve(session, edition.id, settings, actor=ACTOR)
-            edition_id, title, count = edition.id, edition.bulletin.title, len(edition.entries)
-        report = send_edition(sessions, edition_id, settings, actor=ACTOR)
-        sent_total += report.sent
-        say(f"   {title} n° {edition_id} : {count} éléments, {report.sent} message(s) envoyé(s).")
-    say("   Info Flash : envoyé à la demande pour une alerte, pas dans cette démonstration.")
+        sent_total += _approve_and_send(sessions, settings, edition.id, say)
+    if accepted:
+        sent_total += _info_flash(sessions, settings, say)
     where = "au serveur SMTP configuré" if settings.smtp_url else f"dans {settings.outbox}/"
     say(f"5. {sent_total} messages personnalisés déposés {where} "
         "(un fichier .eml par abonné, à ouvrir avec un logiciel de messagerie).")

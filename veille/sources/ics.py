@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import recurring_ical_events
 from icalendar import Calendar, Component, Event
 
-from veille.sources.items import CollectedItem
+from veille.sources.fetch import Fetcher
+from veille.sources.items import CollectedItem, Harvest, SourceTask
 from veille.sources.normalize import canonical_url, clean_text, decode_bytes, html_to_text, truncate
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -29,6 +30,18 @@ _SUB_DAILY = {"SECONDLY", "MINUTELY", "HOURLY"}
 _TAG = re.compile(r"<[a-zA-Z/!]")
 # Occurrences of one series share their texts: clean each text once, not once a week.
 _clean = lru_cache(maxsize=1024)(clean_text)
+
+
+async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
+    result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
+    if result.not_modified:
+        return Harvest(not_modified=True, etag=result.etag, last_modified=result.last_modified,
+                       hint_seconds=result.max_age)
+    now = datetime.combine(today, time(0, 0), tzinfo=PARIS)
+    items = parse_ics(result.content, source_url=result.url, now=now,
+                      window_days=int(task.rules.get("window_days", 180)))
+    return Harvest(items=items, etag=result.etag, last_modified=result.last_modified,
+                   hint_seconds=result.max_age)
 
 
 def parse_ics(
@@ -175,8 +188,11 @@ def _text(component: Component, name: str) -> str:
 
 
 def _value(component: Component, name: str) -> date | datetime | None:
-    """A date property's value, or None when absent or unparsable (vBroken has no .dt)."""
-    value = getattr(component.get(name), "dt", None)
+    """A date property's value, or None when absent, repeated or unparsable."""
+    try:
+        value = component.get(name).dt
+    except (AttributeError, ValueError):  # None, a list, or icalendar's broken property
+        return None
     return value if isinstance(value, date) else None
 
 

@@ -221,13 +221,13 @@ _BLOCKS = frozenset(
 )
 _CELLS = frozenset({"td", "th"})
 _INVISIBLE = ("script", "style", "noscript", "template", "head", "title", "iframe", "svg")
-# Unicode spaces (no-break, narrow no-break before French ":;?!", thin...) become plain
-# spaces; format characters (zero-width space, soft hyphen, BOM) disappear.
 _SPACES = re.compile(r"[^\S\n]+")
-_BLANK_LINES = re.compile(r"\n\s*")
 
 
 def _strip_controls(text: str) -> str:
+    """Unicode spaces (no-break, the narrow no-break before French ":;?!", thin...) and
+    control characters become plain spaces; format characters (zero-width space, soft
+    hyphen, BOM) disappear."""
     out = []
     for char in text:
         category = unicodedata.category(char)
@@ -284,7 +284,7 @@ def truncate(text: str, limit: int = 600) -> str:
     if len(text) <= limit:
         return text
     if limit <= 1:
-        return "…"[: max(limit, 0)]
+        return "…" if limit == 1 else ""
     cut = text[: limit - 1]
     space = max(cut.rfind(" "), cut.rfind("\n"))
     # Cut at the last space unless that would throw away most of the text (one long word).
