@@ -21,9 +21,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from veille.bulletins import ensure_bulletins
-from veille.db import make_engine, make_sessionmaker, upgrade_schema
 from veille.cli import main
 from veille.config import get_settings
+from veille.db import make_engine, make_sessionmaker, upgrade_schema
 from veille.models import Base
 
 pytest_plugins = ["tests.loopback"]  # the `http_server` fixture
@@ -33,7 +33,10 @@ PG_ADMIN_URL = os.environ.get("VEILLE_TEST_PG", "postgresql+psycopg://postgres@1
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--db", action="store", default="both", choices=("both", "sqlite", "postgresql"),
+        "--db",
+        action="store",
+        default="both",
+        choices=("both", "sqlite", "postgresql"),
         help="database backends for the data-layer tests",
     )
 
@@ -156,5 +159,3 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-

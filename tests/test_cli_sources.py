@@ -22,18 +22,24 @@ def use_sources(monkeypatch: pytest.MonkeyPatch, path: Path, text: str) -> None:
 
 
 def test_list_check_import_export(
-    veille_env: Path, http_server: LoopbackServer, capsys: pytest.CaptureFixture[str],
+    veille_env: Path,
+    http_server: LoopbackServer,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     http_server.add("/feed.xml", FEED, content_type="application/rss+xml")
-    use_sources(monkeypatch, veille_env / "sources.toml", f"""
+    use_sources(
+        monkeypatch,
+        veille_env / "sources.toml",
+        f"""
 [[source]]
 slug = "meae"
 name = "France Diplomatie"
 kind = "rss"
-url = "{http_server.url('/feed.xml')}"
+url = "{http_server.url("/feed.xml")}"
 bulletin = "bloc-note"
-""")
+""",
+    )
     assert run(capsys, "init")[0] == 0
 
     code, out, err = run(capsys, "sources", "check", "meae")
@@ -43,9 +49,12 @@ bulletin = "bloc-note"
     assert json.loads(out) == []  # check stores nothing
 
     opml = veille_env / "flux.opml"
-    opml.write_text('<?xml version="1.0"?><opml version="2.0"><body><outline text="Rendez-vous">'
-                    '<outline text="Agenda pS-Eau" type="rss" xmlUrl="https://www.pseau.org/'
-                    'spip.php?page=backend"/></outline></body></opml>', encoding="utf-8")
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="Rendez-vous">'
+        '<outline text="Agenda pS-Eau" type="rss" xmlUrl="https://www.pseau.org/'
+        'spip.php?page=backend"/></outline></body></opml>',
+        encoding="utf-8",
+    )
     code, out, _ = run(capsys, "sources", "import", str(opml))
     assert code == 0 and "1 source(s) importée(s)" in out
 
@@ -71,8 +80,12 @@ def test_a_bad_sources_file_is_one_clear_line(
     veille_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = veille_env / "sources.toml"
-    use_sources(monkeypatch, path, '[[source]]\nslug = "afd"\nname = "AFD"\nkind = "rss"\n'
-                                   'url = "https://www.afd.fr/rss"\nbulletin = "gazette"\n')
+    use_sources(
+        monkeypatch,
+        path,
+        '[[source]]\nslug = "afd"\nname = "AFD"\nkind = "rss"\n'
+        'url = "https://www.afd.fr/rss"\nbulletin = "gazette"\n',
+    )
     assert run(capsys, "init")[0] == 0
     code, out, err = run(capsys, "fetch")
     assert code == 1 and len(err.strip().splitlines()) == 1
@@ -82,13 +95,18 @@ def test_a_bad_sources_file_is_one_clear_line(
 
 
 def test_check_reports_a_broken_source_plainly(
-    veille_env: Path, http_server: LoopbackServer, capsys: pytest.CaptureFixture[str],
+    veille_env: Path,
+    http_server: LoopbackServer,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     http_server.add_status("/gone.xml", 404)
-    use_sources(monkeypatch, veille_env / "sources.toml",
-                f'[[source]]\nslug = "gone"\nname = "Partie"\nkind = "rss"\n'
-                f'url = "{http_server.url("/gone.xml")}"\n')
+    use_sources(
+        monkeypatch,
+        veille_env / "sources.toml",
+        f'[[source]]\nslug = "gone"\nname = "Partie"\nkind = "rss"\n'
+        f'url = "{http_server.url("/gone.xml")}"\n',
+    )
     assert run(capsys, "init")[0] == 0
     code, _, err = run(capsys, "sources", "check", "gone")
     assert code == 1 and "404" in err and "Traceback" not in err

@@ -28,8 +28,9 @@ def prepare(db: Database, tmp_path: Path, count: int = 5) -> int:
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with db.sessions.begin() as session:
         import_csv(session, csv)
-        item = Item(title="Appel à projets eau", url="https://x.example/eau", summary="Résumé",
-                    kind="appel")
+        item = Item(
+            title="Appel à projets eau", url="https://x.example/eau", summary="Résumé", kind="appel"
+        )
         session.add(item)
         session.flush()
         accept(session, item.id, bulletin="bloc-note", actor="Marie")
@@ -105,11 +106,17 @@ def test_unsubscribed_people_and_other_bulletins_get_nothing(
     with db.sessions.begin() as session:
         token = session.scalar(select(Subscriber.token).where(Subscriber.email == "p1@example.org"))
         unsubscribe(session, token, bulletin="bloc-note")
-    report = send_edition(db.sessions, edition_id,
-                          Settings(database_url=db.url, smtp_url=smtp_server.url), actor="Marie")
+    report = send_edition(
+        db.sessions,
+        edition_id,
+        Settings(database_url=db.url, smtp_url=smtp_server.url),
+        actor="Marie",
+    )
     assert report.sent == 2 and report.done
     assert {str(m["To"]).split("<")[1].rstrip(">") for m in smtp_server.messages} == {
-        "p0@example.org", "p2@example.org"}
+        "p0@example.org",
+        "p2@example.org",
+    }
 
 
 def test_an_unreachable_smtp_server_loses_nothing(db: Database, tmp_path: Path) -> None:
@@ -137,7 +144,11 @@ def test_a_draft_cannot_be_sent(db: Database, tmp_path: Path) -> None:
 def test_smtp_url_forms() -> None:
     mailer = SmtpMailer("smtps://user%40x:p%3Ass@mail.example.org")
     assert (mailer.host, mailer.port, mailer.user, mailer.password) == (
-        "mail.example.org", 465, "user@x", "p:ss")
+        "mail.example.org",
+        465,
+        "user@x",
+        "p:ss",
+    )
     assert SmtpMailer("smtp://h:587").starttls
     with pytest.raises(DeliveryError, match="VEILLE_SMTP_URL invalide"):
         SmtpMailer("http://h")

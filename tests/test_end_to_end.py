@@ -35,11 +35,17 @@ every = "6h"
 
 
 def test_one_edition_from_feed_to_inboxes(
-    veille_env: Path, http_server: LoopbackServer, smtp_server: SmtpSink,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    veille_env: Path,
+    http_server: LoopbackServer,
+    smtp_server: SmtpSink,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    http_server.add_file("/spip.php?page=backend", FIXTURES / "feeds" / "bloc-note.xml",
-                         "application/rss+xml; charset=utf-8")
+    http_server.add_file(
+        "/spip.php?page=backend",
+        FIXTURES / "feeds" / "bloc-note.xml",
+        "application/rss+xml; charset=utf-8",
+    )
     sources = write_sources(veille_env / "sources.toml", http_server.url("/spip.php?page=backend"))
     monkeypatch.setenv("VEILLE_SOURCES", str(sources))
     monkeypatch.setenv("VEILLE_SMTP_URL", smtp_server.url)
@@ -66,13 +72,27 @@ def test_one_edition_from_feed_to_inboxes(
     call = by_title["Appel à projets « Jeunesse VI » pour l'action extérieure des collectivités"]
     assert call["deadline"].startswith("2099-03-15")
     assert call["url"] == "https://www.diplomatie.gouv.fr/fr/aap-jeunesse-vi"  # tracking cleaned
-    assert call["kind"] == "appel" and call["status"] == "new" and call["source"] == "meae-actualites"
+    assert (
+        call["kind"] == "appel" and call["status"] == "new" and call["source"] == "meae-actualites"
+    )
     assert call["tags"] == ["coopération décentralisée"]
     news = next(i for i in items if "CNCD" in i["title"])
     assert "<" not in news["summary"]  # plain text, no markup
 
-    assert run(capsys, "items", "accept", str(call["id"]), str(news["id"]),
-               "--bulletin", "bloc-note", "--by", "Marie")[0] == 0
+    assert (
+        run(
+            capsys,
+            "items",
+            "accept",
+            str(call["id"]),
+            str(news["id"]),
+            "--bulletin",
+            "bloc-note",
+            "--by",
+            "Marie",
+        )[0]
+        == 0
+    )
     code, out, _ = run(capsys, "edition", "draft", "bloc-note")
     assert code == 0
     edition_id = out.strip()
@@ -92,8 +112,10 @@ def test_one_edition_from_feed_to_inboxes(
     assert code == 0, err
     received = {str(m["To"]): m for m in smtp_server.messages}
     assert len(smtp_server.messages) == 2  # Léa chose Parcours only
-    assert set(received) == {"Claire Martin <claire@example.org>",
-                             "Karim Benali <karim@example.org>"}
+    assert set(received) == {
+        "Claire Martin <claire@example.org>",
+        "Karim Benali <karim@example.org>",
+    }
     unsubscribe_urls = set()
     for msg in smtp_server.messages:
         assert msg["Subject"].startswith("Bloc note n° 1")
@@ -108,7 +130,8 @@ def test_one_edition_from_feed_to_inboxes(
         tree = lxml.html.fromstring(html_part)
         assert url in tree.xpath("//a/@href")
         assert not tree.xpath("//script") and "alert(1)" not in html_part.replace(
-            "&lt;script&gt;alert(1)&lt;/script&gt;", "")
+            "&lt;script&gt;alert(1)&lt;/script&gt;", ""
+        )
         unsubscribe_urls.add(url)
     assert len(unsubscribe_urls) == 2  # each subscriber has their own link
 

@@ -43,16 +43,32 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     ("change", "source", "field", "message"),
     [
         (('kind = "html"', 'kind = "ftp"'), "afd-appels", "kind", "Input should be"),
-        (('bulletin = "bloc-note"', 'bulletin = "gazette"'), "afd-appels", "bulletin",
-         "bulletin inconnu « gazette »"),
+        (
+            ('bulletin = "bloc-note"', 'bulletin = "gazette"'),
+            "afd-appels",
+            "bulletin",
+            "bulletin inconnu « gazette »",
+        ),
         (('every = "6h"', 'every = "souvent"'), "afd-appels", "every", "durée illisible"),
-        (('url = "https://www.afd.fr/fr/appels-a-projets"', 'url = "www.afd.fr"'), "afd-appels",
-         "url", "doit commencer par http"),
-        (('name = "AFD — appels à projets"\n', ""), "afd-appels", "name",
-         "champ obligatoire manquant"),
+        (
+            ('url = "https://www.afd.fr/fr/appels-a-projets"', 'url = "www.afd.fr"'),
+            "afd-appels",
+            "url",
+            "doit commencer par http",
+        ),
+        (
+            ('name = "AFD — appels à projets"\n', ""),
+            "afd-appels",
+            "name",
+            "champ obligatoire manquant",
+        ),
         (('item = "article.card"\n', ""), "afd-appels", "?", "[source.select] avec item"),
-        (('tags = ["financement"]', 'tags = ["financement"]\ncolour = "red"'), "afd-appels",
-         "colour", "champ inconnu"),
+        (
+            ('tags = ["financement"]', 'tags = ["financement"]\ncolour = "red"'),
+            "afd-appels",
+            "colour",
+            "champ inconnu",
+        ),
     ],
 )
 def test_errors_name_the_file_the_source_and_the_field(
@@ -80,7 +96,12 @@ def test_broken_toml_and_duplicates_are_reported(tmp_path: Path) -> None:
 
 def test_durations() -> None:
     assert [parse_duration(x) for x in ("30m", "6h", "1d", "2j", "45s")] == [
-        1800, 21600, 86400, 172800, 45]
+        1800,
+        21600,
+        86400,
+        172800,
+        45,
+    ]
 
 
 def test_opml_round_trip_keeps_feeds_and_bulletins(tmp_path: Path) -> None:
@@ -96,7 +117,9 @@ def test_opml_round_trip_keeps_feeds_and_bulletins(tmp_path: Path) -> None:
     )
     specs = parse_opml(opml)
     assert [(s.slug, s.bulletin) for s in specs] == [
-        ("coordination-sud-offres", "parcours"), ("france-diplomatie", "bloc-note")]
+        ("coordination-sud-offres", "parcours"),
+        ("france-diplomatie", "bloc-note"),
+    ]
     with pytest.raises(SourcesFileError, match="OPML illisible"):
         bad = tmp_path / "bad.opml"
         bad.write_text("<opml><body>", encoding="utf-8")

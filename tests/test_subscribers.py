@@ -26,16 +26,21 @@ def by_email(session, email: str) -> Subscriber:  # type: ignore[no-untyped-def]
 def test_imported_contacts_are_confirmed_with_their_consent_source(
     db: Database, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, "email,name,organisation,bulletins\n"
-                 " Claire@Example.org ,Claire Martin,Eau Vive,bloc-note;echos\n"
-                 "pas-une-adresse,X,Y,bloc-note\n"
-                 "karim@example.org,Karim,Mairie,bloc-note;gazette\n")
+    path = write(
+        tmp_path,
+        "email,name,organisation,bulletins\n"
+        " Claire@Example.org ,Claire Martin,Eau Vive,bloc-note;echos\n"
+        "pas-une-adresse,X,Y,bloc-note\n"
+        "karim@example.org,Karim,Mairie,bloc-note;gazette\n",
+    )
     with db.sessions.begin() as session:
         report = import_csv(session, path)
     assert report.created == 1
-    assert report.skipped == ["ligne 3 : adresse invalide « pas-une-adresse »",
-                              "ligne 4 : bulletin inconnu « gazette » (attendu : bloc-note, echos, "
-                              "parcours, rendez-vous, info-flash)"]
+    assert report.skipped == [
+        "ligne 3 : adresse invalide « pas-une-adresse »",
+        "ligne 4 : bulletin inconnu « gazette » (attendu : bloc-note, echos, "
+        "parcours, rendez-vous, info-flash)",
+    ]
     with db.session() as session:
         claire = by_email(session, "claire@example.org")
         assert claire.status == "confirmed" and claire.consent_source == "import"

@@ -42,8 +42,11 @@ BULLETINS: list[dict[str, Any]] = [
         "description": "Formations, emplois, stages, volontariat et bénévolat.",
         "cadence": "0 9 1,15 * *",  # fortnightly
         "sections": [
-            {"key": "offres", "title": "Offres d'emploi, stages et volontariat",
-             "kinds": ["offre"]},
+            {
+                "key": "offres",
+                "title": "Offres d'emploi, stages et volontariat",
+                "kinds": ["offre"],
+            },
             {"key": "formations", "title": "Formations", "kinds": ["evenement"]},
             {"key": "autres", "title": "À noter aussi", "kinds": []},
         ],
@@ -85,9 +88,7 @@ def ensure_bulletins(session: Session) -> list[Bulletin]:
 def get_bulletin(session: Session, slug: str) -> Bulletin:
     bulletin = session.scalar(select(Bulletin).where(Bulletin.slug == slug))
     if bulletin is None:
-        raise NotFound(
-            f"Bulletin inconnu : « {slug} ». Bulletins existants : {', '.join(SLUGS)}."
-        )
+        raise NotFound(f"Bulletin inconnu : « {slug} ». Bulletins existants : {', '.join(SLUGS)}.")
     return bulletin
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,8 +24,12 @@ from veille.config import Settings, get_settings
 from veille.db import make_engine, make_sessionmaker, session_scope
 from veille.errors import VeilleError
 
-app = typer.Typer(help="veille : la veille et les bulletins d'Occitanie Coopération.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="veille : la veille et les bulletins d'Occitanie Coopération.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 sources_app = typer.Typer(help="Les sources collectées.", no_args_is_help=True)
 items_app = typer.Typer(help="Les éléments collectés (tri).", no_args_is_help=True)
 edition_app = typer.Typer(help="Les numéros des bulletins.", no_args_is_help=True)
@@ -80,8 +84,10 @@ def init() -> None:
 
 @app.command()
 def fetch(
-    source: Annotated[list[str] | None, typer.Option("--source", "-s",
-                      help="Collecter cette source maintenant (répétable).")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Collecter cette source maintenant (répétable)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Collecte les sources dues (ou celles nommées)."""
@@ -115,12 +121,20 @@ def _source_dict(source: Any) -> dict[str, Any]:
         return value.isoformat() if value else None
 
     return {
-        "slug": source.slug, "name": source.name, "kind": source.kind, "url": source.url,
-        "bulletin": source.bulletin_slug, "enabled": source.enabled,
-        "status": status_label(source), "last_attempt_at": iso(source.last_attempt_at),
-        "last_success_at": iso(source.last_success_at), "last_error": source.last_error,
-        "warning": source.warning, "consecutive_failures": source.consecutive_failures,
-        "items_last_seen": source.items_last_seen, "next_fetch_at": iso(source.next_fetch_at),
+        "slug": source.slug,
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "bulletin": source.bulletin_slug,
+        "enabled": source.enabled,
+        "status": status_label(source),
+        "last_attempt_at": iso(source.last_attempt_at),
+        "last_success_at": iso(source.last_success_at),
+        "last_error": source.last_error,
+        "warning": source.warning,
+        "consecutive_failures": source.consecutive_failures,
+        "items_last_seen": source.items_last_seen,
+        "next_fetch_at": iso(source.next_fetch_at),
     }
 
 
@@ -147,18 +161,32 @@ def sources_list(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json(rows)
         return
-    table = Table(Column("source", no_wrap=True), "type", "état", "dernier succès", "éléments",
-                  "prochaine", "problème")
+    table = Table(
+        Column("source", no_wrap=True),
+        "type",
+        "état",
+        "dernier succès",
+        "éléments",
+        "prochaine",
+        "problème",
+    )
     for r, s in zip(rows, sources, strict=True):
-        table.add_row(r["slug"], r["kind"], r["status"], _local(s.last_success_at),
-                      "—" if r["items_last_seen"] is None else str(r["items_last_seen"]),
-                      _local(s.next_fetch_at), r["last_error"] or r["warning"] or "")
+        table.add_row(
+            r["slug"],
+            r["kind"],
+            r["status"],
+            _local(s.last_success_at),
+            "—" if r["items_last_seen"] is None else str(r["items_last_seen"]),
+            _local(s.next_fetch_at),
+            r["last_error"] or r["warning"] or "",
+        )
     out.print(table)
 
 
 @sources_app.command("check")
-def sources_check(slug: Annotated[str, typer.Argument(help="La source à essayer.")],
-                  json_out: JsonOpt = False) -> None:
+def sources_check(
+    slug: Annotated[str, typer.Argument(help="La source à essayer.")], json_out: JsonOpt = False
+) -> None:
     """Collecte une source maintenant et montre ce qu'elle donnerait, sans rien enregistrer."""
     from veille.setup import load_and_sync_sources
     from veille.sources.collect import check_source, describe_failure
@@ -173,16 +201,23 @@ def sources_check(slug: Annotated[str, typer.Argument(help="La source à essayer
     except Exception as exc:  # what staff need is the reason, as the collector records it
         raise VeilleError(describe_failure(exc)) from None
     if json_out:
-        _print_json([{k: v.isoformat() if hasattr(v, "isoformat") else v
-                      for k, v in asdict(i).items()} for i in harvest.items])
+        _print_json(
+            [
+                {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in asdict(i).items()}
+                for i in harvest.items
+            ]
+        )
         return
     out.print(f"{len(harvest.items)} élément(s) extrait(s) de {slug} :")
     for i in harvest.items:
         deadline = i.deadline.strftime("%d/%m/%Y %H:%M") if i.deadline else "—"
         out.print(f"• [bold]{i.title}[/]", markup=True)
-        out.print(f"  {i.url or 'sans lien'} | date limite : {deadline}"
-                  + (" | clôturé" if i.closed else "") + (f" | {i.funder}" if i.funder else ""),
-                  markup=False)
+        out.print(
+            f"  {i.url or 'sans lien'} | date limite : {deadline}"
+            + (" | clôturé" if i.closed else "")
+            + (f" | {i.funder}" if i.funder else ""),
+            markup=False,
+        )
     if harvest.problem:
         out.print(f"[yellow]Attention : {harvest.problem}[/]")
     if not harvest.items:
@@ -218,8 +253,10 @@ def sources_export(file: Annotated[Path, typer.Argument(help="Fichier .toml ou .
             out.print(f"{count} source(s) exportée(s) dans {file}.")
         elif suffix == ".opml":
             written, left = export_opml(sources, file)
-            out.print(f"{written} flux exporté(s) dans {file}"
-                      + (f" ({left} source(s) non RSS laissée(s) de côté)." if left else "."))
+            out.print(
+                f"{written} flux exporté(s) dans {file}"
+                + (f" ({left} source(s) non RSS laissée(s) de côté)." if left else ".")
+            )
         else:
             raise InvalidInput(f"Format inconnu pour {file.name} : attendu .toml ou .opml.")
 
@@ -227,7 +264,7 @@ def sources_export(file: Annotated[Path, typer.Argument(help="Fichier .toml ou .
 # ---------------------------------------------------------------- items
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     new = "new"
     accepted = "accepted"
     rejected = "rejected"
@@ -245,16 +282,22 @@ def items_list(
     from veille.triage.inbox import item_dict, list_items
 
     with _unit() as (session, _):
-        items = list_items(session, status=status.value if status else None, bulletin=bulletin,
-                           limit=limit)
+        items = list_items(
+            session, status=status.value if status else None, bulletin=bulletin, limit=limit
+        )
         if json_out:
             _print_json([item_dict(i) for i in items])
             return
         table = Table("n°", "statut", "type", "titre", "date limite", "source")
         for i in items:
-            table.add_row(str(i.id), i.status, i.kind, i.display_title[:70],
-                          i.deadline.date().isoformat() if i.deadline else "",
-                          i.source.slug if i.source else "")
+            table.add_row(
+                str(i.id),
+                i.status,
+                i.kind,
+                i.display_title[:70],
+                i.deadline.date().isoformat() if i.deadline else "",
+                i.source.slug if i.source else "",
+            )
         out.print(table)
 
 
@@ -273,10 +316,20 @@ def items_accept(
 
     with _unit() as (session, _):
         for item_id in ids:
-            item = accept(session, item_id, bulletin=bulletin, actor=_actor(by), section=section,
-                          tags=tag, title=title, summary=summary)
-            out.print(f"Élément {item.id} retenu pour {item.bulletin.title} "  # type: ignore[union-attr]
-                      f"(rubrique {item.section}).")
+            item = accept(
+                session,
+                item_id,
+                bulletin=bulletin,
+                actor=_actor(by),
+                section=section,
+                tags=tag,
+                title=title,
+                summary=summary,
+            )
+            out.print(
+                f"Élément {item.id} retenu pour {item.bulletin.title} "  # type: ignore[union-attr]
+                f"(rubrique {item.section})."
+            )
 
 
 @items_app.command("reject")
@@ -323,34 +376,45 @@ def items_split(
 # ---------------------------------------------------------------- editions
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     html = "html"
     text = "text"
 
 
 @edition_app.command("draft")
-def edition_draft(bulletin: Annotated[str, typer.Argument(help="Bulletin (ex. bloc-note).")],
-                  json_out: JsonOpt = False) -> None:
+def edition_draft(
+    bulletin: Annotated[str, typer.Argument(help="Bulletin (ex. bloc-note).")],
+    json_out: JsonOpt = False,
+) -> None:
     """Prépare (ou complète) le prochain numéro d'un bulletin."""
     from veille.digest.editions import draft_edition
 
     with _unit() as (session, _):
         edition = draft_edition(session, bulletin)
         if json_out:
-            _print_json({"id": edition.id, "number": edition.number,
-                         "entries": len(edition.entries), "status": edition.status})
+            _print_json(
+                {
+                    "id": edition.id,
+                    "number": edition.number,
+                    "entries": len(edition.entries),
+                    "status": edition.status,
+                }
+            )
         else:
             sys.stdout.write(f"{edition.id}\n")
-            err.print(f"Numéro {edition.number} de {edition.bulletin.title} : "
-                      f"{len(edition.entries)} élément(s), brouillon n° {edition.id}.")
+            err.print(
+                f"Numéro {edition.number} de {edition.bulletin.title} : "
+                f"{len(edition.entries)} élément(s), brouillon n° {edition.id}."
+            )
 
 
 @edition_app.command("render")
 def edition_render(
     edition_id: Annotated[int, typer.Argument(help="Numéro interne du numéro.")],
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.html,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                      help="Écrire dans ce fichier.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Écrire dans ce fichier.")
+    ] = None,
 ) -> None:
     """Affiche le rendu HTML ou texte d'un numéro."""
     from veille.digest.editions import get_edition, render
@@ -379,24 +443,36 @@ def edition_approve(edition_id: Annotated[int, typer.Argument()], by: ByOpt = No
 
 
 @edition_app.command("send")
-def edition_send(edition_id: Annotated[int, typer.Argument()], by: ByOpt = None,
-                 json_out: JsonOpt = False) -> None:
+def edition_send(
+    edition_id: Annotated[int, typer.Argument()], by: ByOpt = None, json_out: JsonOpt = False
+) -> None:
     """Envoie un numéro approuvé à ses abonnés (jamais deux fois au même abonné)."""
     from veille.digest.delivery import send_edition
 
     settings = get_settings()
     report = send_edition(_sessions(settings), edition_id, settings, actor=_actor(by))
     if json_out:
-        _print_json({"id": edition_id, "sent": report.sent, "failed": report.failed,
-                     "already_sent": report.already_sent, "uncertain": report.uncertain,
-                     "done": report.done})
+        _print_json(
+            {
+                "id": edition_id,
+                "sent": report.sent,
+                "failed": report.failed,
+                "already_sent": report.already_sent,
+                "uncertain": report.uncertain,
+                "done": report.done,
+            }
+        )
         return
     where = settings.smtp_url and "serveur SMTP" or f"boîte d'envoi {settings.outbox}/"
-    out.print(f"Numéro {edition_id} : {report.sent} message(s) envoyé(s) ({where}), "
-              f"{report.failed} en échec, {report.already_sent} déjà envoyé(s) auparavant.")
+    out.print(
+        f"Numéro {edition_id} : {report.sent} message(s) envoyé(s) ({where}), "
+        f"{report.failed} en échec, {report.already_sent} déjà envoyé(s) auparavant."
+    )
     if report.uncertain:
-        out.print(f"[yellow]{report.uncertain} envoi(s) interrompu(s) lors d'un essai précédent "
-                  "n'ont pas été renvoyés : vérifiez-les avant toute relance.[/]")
+        out.print(
+            f"[yellow]{report.uncertain} envoi(s) interrompu(s) lors d'un essai précédent "
+            "n'ont pas été renvoyés : vérifiez-les avant toute relance.[/]"
+        )
 
 
 # ---------------------------------------------------------------- subscribers
@@ -405,8 +481,9 @@ def edition_send(edition_id: Annotated[int, typer.Argument()], by: ByOpt = None,
 @subscribers_app.command("import")
 def subscribers_import(
     file: Annotated[Path, typer.Argument(help="CSV : email,name,organisation,bulletins")],
-    pending: Annotated[bool, typer.Option("--pending",
-                       help="Demander une confirmation (double opt-in).")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Demander une confirmation (double opt-in).")
+    ] = False,
 ) -> None:
     """Importe des abonnés depuis un fichier CSV."""
     from veille.audience.subscribers import import_csv

@@ -18,9 +18,7 @@ DEFAULT_SOURCES = PACKAGE_DIR / "sources" / "catalog" / "sources.toml"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="VEILLE_", toml_file="veille.toml", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="VEILLE_", toml_file="veille.toml", extra="ignore")
 
     database_url: str = "sqlite:///veille.db"
     smtp_url: str | None = None

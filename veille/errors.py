@@ -22,8 +22,9 @@ class InvalidTransition(VeilleError):
 class SourcesFileError(VeilleError):
     """A sources file is unreadable or a source in it is invalid."""
 
-    def __init__(self, path: str, message: str, source: str | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, path: str, message: str, source: str | None = None, field: str | None = None
+    ) -> None:
         self.path, self.source, self.field = path, source, field
         where = path
         if source:

@@ -227,7 +227,9 @@ class Decision(Base):
 
 class Edition(Base):
     __tablename__ = "editions"
-    __table_args__ = (UniqueConstraint("bulletin_id", "number", name="uq_editions_bulletin_number"),)
+    __table_args__ = (
+        UniqueConstraint("bulletin_id", "number", name="uq_editions_bulletin_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"))

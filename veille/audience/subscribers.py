@@ -59,7 +59,8 @@ def import_csv(
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         raise InvalidInput(
-            f"{path} : la colonne « email » est absente (colonnes attendues : {', '.join(COLUMNS)})."
+            f"{path} : la colonne « email » est absente "
+            f"(colonnes attendues : {', '.join(COLUMNS)})."
         )
     reader.fieldnames = header
     bulletins = _bulletins(session)
@@ -76,8 +77,15 @@ def import_csv(
                 f"ligne {line} : bulletin inconnu « {unknown[0]} » (attendu : {', '.join(SLUGS)})"
             )
             continue
-        created = _upsert(session, email, row, [bulletins[s] for s in slugs], pending=pending,
-                          origin=path.name, now=now)
+        created = _upsert(
+            session,
+            email,
+            row,
+            [bulletins[s] for s in slugs],
+            pending=pending,
+            origin=path.name,
+            now=now,
+        )
         if created:
             report.created += 1
         else:
@@ -90,15 +98,27 @@ class _Semicolon(csv.excel):
     delimiter = ";"
 
 
-def _upsert(session: Session, email: str, row: dict[str, str], bulletins: list[Bulletin],
-            *, pending: bool, origin: str, now: datetime) -> bool:
+def _upsert(
+    session: Session,
+    email: str,
+    row: dict[str, str],
+    bulletins: list[Bulletin],
+    *,
+    pending: bool,
+    origin: str,
+    now: datetime,
+) -> bool:
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
     created = subscriber is None
     if subscriber is None:
         subscriber = Subscriber(
-            email=email, token=new_token(), status="pending" if pending else "confirmed",
-            consent_source="import", consent_origin=origin,
-            consent_at=None if pending else now, created_at=now,
+            email=email,
+            token=new_token(),
+            status="pending" if pending else "confirmed",
+            consent_source="import",
+            consent_origin=origin,
+            consent_at=None if pending else now,
+            created_at=now,
         )
         session.add(subscriber)
     # An import never re-subscribes someone who left: their choice wins.
@@ -115,8 +135,8 @@ def _upsert(session: Session, email: str, row: dict[str, str], bulletins: list[B
 
 def export_csv(session: Session, path: Path) -> int:
     subscribers = session.scalars(
-        select(Subscriber).options(selectinload(Subscriber.subscriptions)
-                                   .selectinload(Subscription.bulletin))
+        select(Subscriber)
+        .options(selectinload(Subscriber.subscriptions).selectinload(Subscription.bulletin))
         .order_by(Subscriber.email)
     ).all()
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -124,8 +144,17 @@ def export_csv(session: Session, path: Path) -> int:
         writer.writerow([*COLUMNS, "status", "consent_source", "consent_at"])
         for s in subscribers:
             active = [x.bulletin.slug for x in s.subscriptions if x.unsubscribed_at is None]
-            writer.writerow([s.email, s.name, s.organisation, ";".join(active), s.status,
-                             s.consent_source or "", s.consent_at.isoformat() if s.consent_at else ""])
+            writer.writerow(
+                [
+                    s.email,
+                    s.name,
+                    s.organisation,
+                    ";".join(active),
+                    s.status,
+                    s.consent_source or "",
+                    s.consent_at.isoformat() if s.consent_at else "",
+                ]
+            )
     return len(subscribers)
 
 

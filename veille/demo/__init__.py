@@ -36,14 +36,23 @@ from veille.triage.decisions import accept
 DATA = Path(__file__).resolve().parent / "data"
 ACTOR = "démo"
 SOURCES = [
-    ("demo-meae", "Démo — France Diplomatie (actualités)", "rss", "meae-actualites.xml", "bloc-note"),
+    (
+        "demo-meae",
+        "Démo — France Diplomatie (actualités)",
+        "rss",
+        "meae-actualites.xml",
+        "bloc-note",
+    ),
     ("demo-afd", "Démo — AFD, appels à projets", "rss", "afd-appels.xml", "bloc-note"),
     ("demo-emplois", "Démo — offres d'emploi et volontariat", "rss", "emplois.xml", "parcours"),
     ("demo-membres", "Démo — actualités des membres", "rss", "membres.json", "echos"),
     ("demo-agenda", "Démo — agenda des partenaires", "ics", "agenda.ics", "rendez-vous"),
 ]
-TYPES = {".xml": "application/xml; charset=utf-8", ".json": "application/feed+json",
-         ".ics": "text/calendar; charset=utf-8"}
+TYPES = {
+    ".xml": "application/xml; charset=utf-8",
+    ".json": "application/feed+json",
+    ".ics": "text/calendar; charset=utf-8",
+}
 _PLACEHOLDER = re.compile(r"\{\{(\w+):([+-]\d+)(?::(\d{6}))?\}\}")
 
 
@@ -98,10 +107,20 @@ def serve_samples(today: date) -> Iterator[str]:
 
 
 def _specs(base: str) -> list[SourceSpec]:
-    return [SourceSpec.model_validate({"slug": slug, "name": name, "kind": kind,
-                                       "url": f"{base}/{file}", "bulletin": bulletin,
-                                       "every": "1d", "enabled": False})
-            for slug, name, kind, file, bulletin in SOURCES]
+    return [
+        SourceSpec.model_validate(
+            {
+                "slug": slug,
+                "name": name,
+                "kind": kind,
+                "url": f"{base}/{file}",
+                "bulletin": bulletin,
+                "every": "1d",
+                "enabled": False,
+            }
+        )
+        for slug, name, kind, file, bulletin in SOURCES
+    ]
 
 
 def _accept_new(session: Session) -> dict[str, int]:
@@ -120,7 +139,9 @@ def _accept_new(session: Session) -> dict[str, int]:
 
 
 def _approve_and_send(
-    sessions: sessionmaker[Session], settings: Settings, edition_id: int,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    edition_id: int,
     say: Callable[[str], None],
 ) -> int:
     with session_scope(sessions) as session:
@@ -132,20 +153,28 @@ def _approve_and_send(
     return report.sent
 
 
-def _info_flash(sessions: sessionmaker[Session], settings: Settings,
-                say: Callable[[str], None]) -> int:
+def _info_flash(
+    sessions: sessionmaker[Session], settings: Settings, say: Callable[[str], None]
+) -> int:
     """An alert on the open call that closes soonest, as staff would send on demand."""
     with session_scope(sessions) as session:
         soonest = session.scalars(
-            select(Item).where(Item.status == "accepted", Item.kind == "appel",
-                               Item.deadline.is_not(None), Item.closed.is_(False))
+            select(Item)
+            .where(
+                Item.status == "accepted",
+                Item.kind == "appel",
+                Item.deadline.is_not(None),
+                Item.closed.is_(False),
+            )
             .order_by(Item.deadline)
         ).first()
         if soonest is None or soonest.deadline is None:
             return 0
         edition = draft_edition(session, "info-flash")
-        edition.intro = (f"Dernier rappel : l'appel « {soonest.display_title} » se clôt le "
-                         f"{format_date_fr(soonest.deadline)}.\n\nTous les détails : {soonest.url}")
+        edition.intro = (
+            f"Dernier rappel : l'appel « {soonest.display_title} » se clôt le "
+            f"{format_date_fr(soonest.deadline)}.\n\nTous les détails : {soonest.url}"
+        )
     return _approve_and_send(sessions, settings, edition.id, say)
 
 
@@ -162,16 +191,20 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> None:
                 row.next_fetch_at = None
         reports = collect(sessions, settings, slugs=[s[0] for s in SOURCES])
     new = sum(r.new for r in reports)
-    say(f"2. {len(reports)} sources d'exemple collectées : {new} nouveaux éléments "
-        "(flux RSS, Atom, JSON Feed et agenda iCalendar).")
+    say(
+        f"2. {len(reports)} sources d'exemple collectées : {new} nouveaux éléments "
+        "(flux RSS, Atom, JSON Feed et agenda iCalendar)."
+    )
     for r in reports:
         if not r.ok:
             say(f"   [red]✗ {r.slug} : {r.message}[/]")
     with session_scope(sessions) as session:
         accepted = _accept_new(session)
         subscribers = import_csv(session, DATA / "abonnes.csv")
-    say(f"3. {sum(accepted.values())} éléments retenus pour les bulletins, comme le ferait "
-        "l'équipe au tri (les appels clôturés sont laissés de côté).")
+    say(
+        f"3. {sum(accepted.values())} éléments retenus pour les bulletins, comme le ferait "
+        "l'équipe au tri (les appels clôturés sont laissés de côté)."
+    )
     say(f"4. {subscribers.created + subscribers.updated} abonnés d'exemple importés.")
     sent_total = 0
     for slug in ("bloc-note", "echos", "parcours", "rendez-vous"):
@@ -180,14 +213,18 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> None:
             if not edition.entries:
                 say(f"   {edition.bulletin.title} : rien de nouveau à envoyer.")
                 continue
-            edition.intro = (f"Bonjour,\nvoici le numéro {edition.number} de "
-                             f"{edition.bulletin.title}, préparé par la démonstration de veille.")
+            edition.intro = (
+                f"Bonjour,\nvoici le numéro {edition.number} de "
+                f"{edition.bulletin.title}, préparé par la démonstration de veille."
+            )
         sent_total += _approve_and_send(sessions, settings, edition.id, say)
     if accepted:
         sent_total += _info_flash(sessions, settings, say)
     where = "au serveur SMTP configuré" if settings.smtp_url else f"dans {settings.outbox}/"
-    say(f"5. {sent_total} messages personnalisés déposés {where} "
-        "(un fichier .eml par abonné, à ouvrir avec un logiciel de messagerie).")
+    say(
+        f"5. {sent_total} messages personnalisés déposés {where} "
+        "(un fichier .eml par abonné, à ouvrir avec un logiciel de messagerie)."
+    )
     say("\nPour aller plus loin :")
     say("  veille items list                      les éléments collectés")
     say("  veille edition render 1 --format text  un numéro en texte brut")

@@ -39,7 +39,9 @@ class SendReport:
 
 
 def unsubscribe_url(settings: Settings, subscriber: Subscriber, bulletin_slug: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/desabonnement/{subscriber.token}?bulletin={bulletin_slug}"
+    return (
+        f"{settings.base_url.rstrip('/')}/desabonnement/{subscriber.token}?bulletin={bulletin_slug}"
+    )
 
 
 def _domain(settings: Settings) -> str:
@@ -61,24 +63,43 @@ def _enqueue(session: Session, edition: Edition) -> None:
     """One pending row per confirmed subscriber of the bulletin (idempotent)."""
     recipients = (
         select(Subscriber.id, Subscriber.email)
-        .join(Subscription, and_(Subscription.subscriber_id == Subscriber.id,
-                                 Subscription.bulletin_id == edition.bulletin_id,
-                                 Subscription.unsubscribed_at.is_(None)))
+        .join(
+            Subscription,
+            and_(
+                Subscription.subscriber_id == Subscriber.id,
+                Subscription.bulletin_id == edition.bulletin_id,
+                Subscription.unsubscribed_at.is_(None),
+            ),
+        )
         .where(Subscriber.status == "confirmed")
     )
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
-    rows = [{"edition_id": edition.id, "subscriber_id": sid, "email": email, "status": "pending",
-             "attempts": 0} for sid, email in session.execute(recipients)]
+    rows = [
+        {
+            "edition_id": edition.id,
+            "subscriber_id": sid,
+            "email": email,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for sid, email in session.execute(recipients)
+    ]
     if rows:
-        session.execute(insert(Delivery).values(rows).on_conflict_do_nothing(
-            index_elements=["edition_id", "subscriber_id"]))
+        session.execute(
+            insert(Delivery)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+        )
     session.flush()
 
 
 def _claim(session: Session, edition_id: int, batch: int, now: datetime) -> list[int]:
-    query = (select(Delivery.id)
-             .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
-             .order_by(Delivery.id).limit(batch))
+    query = (
+        select(Delivery.id)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .order_by(Delivery.id)
+        .limit(batch)
+    )
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         query = query.with_for_update(skip_locked=True)
     claimed = []
@@ -96,14 +117,18 @@ def _claim(session: Session, edition_id: int, batch: int, now: datetime) -> list
 
 def _release(session: Session, ids: list[int]) -> None:
     session.rollback()
-    session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
-                    .values(status="pending", claimed_at=None))
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "sending")
+        .values(status="pending", claimed_at=None)
+    )
     session.commit()
 
 
 def _counts(session: Session, edition_id: int) -> dict[str, int]:
     rows = session.execute(
-        select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
+        select(Delivery.status, func.count())
+        .where(Delivery.edition_id == edition_id)
         .group_by(Delivery.status)
     )
     return {status: count for status, count in rows}
@@ -133,11 +158,13 @@ def send_edition(
             slug, title = edition.bulletin.slug, edition.bulletin.title
             while ids := _claim(session, edition_id, batch, utcnow()):
                 deliveries = session.scalars(
-                    select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
+                    select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+                ).all()
                 for done, delivery in enumerate(deliveries):
                     try:
-                        _deliver_one(session, delivery, mailer, settings, rendered, slug, title,
-                                     report)
+                        _deliver_one(
+                            session, delivery, mailer, settings, rendered, slug, title, report
+                        )
                     except DeliveryError:
                         # The server is unreachable: this message and the rest of the batch
                         # never left, so they go back to the queue for the next attempt.
@@ -155,8 +182,16 @@ def send_edition(
     return report
 
 
-def _deliver_one(session: Session, delivery: Delivery, mailer: Mailer, settings: Settings,
-                 rendered, slug: str, title: str, report: SendReport) -> None:  # type: ignore[no-untyped-def]
+def _deliver_one(
+    session: Session,
+    delivery: Delivery,
+    mailer: Mailer,
+    settings: Settings,
+    rendered,
+    slug: str,
+    title: str,
+    report: SendReport,
+) -> None:  # type: ignore[no-untyped-def]
     subscriber = session.get(Subscriber, delivery.subscriber_id)
     assert subscriber is not None
     if subscriber.status != "confirmed":  # left between enqueue and now: respect it
@@ -165,15 +200,20 @@ def _deliver_one(session: Session, delivery: Delivery, mailer: Mailer, settings:
     url = unsubscribe_url(settings, subscriber, slug)
     message_id = f"<veille.{delivery.edition_id}.{delivery.subscriber_id}@{_domain(settings)}>"
     msg = build_message(
-        sender=settings.mail_from, to=subscriber.email, to_name=subscriber.name,
-        subject=rendered.subject, html=personalise(rendered.html, url),
-        text=personalise(rendered.text, url), message_id=message_id, unsubscribe_url=url,
-        list_id=f"{title} <{slug}.{_domain(settings)}>", date=utcnow(),
+        sender=settings.mail_from,
+        to=subscriber.email,
+        to_name=subscriber.name,
+        subject=rendered.subject,
+        html=personalise(rendered.html, url),
+        text=personalise(rendered.text, url),
+        message_id=message_id,
+        unsubscribe_url=url,
+        list_id=f"{title} <{slug}.{_domain(settings)}>",
+        date=utcnow(),
     )
     try:
         mailer.send(msg)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
-            smtplib.SMTPSenderRefused) as exc:
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
         code = _smtp_code(exc)
         temporary = code is not None and 400 <= code < 500
         if temporary and delivery.attempts < MAX_ATTEMPTS:

@@ -1,7 +1,7 @@
 """Editions: assembling a draft, its view for rendering, and the one place its status changes.
 
-    draft -> in_review -> approved -> (scheduled ->) sending -> sent
-      ^---------'  (back to draft to edit again; an approved edition is frozen)
+draft -> in_review -> approved -> (scheduled ->) sending -> sent
+  ^---------'  (back to draft to edit again; an approved edition is frozen)
 """
 
 from __future__ import annotations
@@ -36,16 +36,25 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "sent": (),
 }
 STATUS_FR = {
-    "draft": "brouillon", "in_review": "en relecture", "approved": "approuvé",
-    "scheduled": "programmé", "sending": "en cours d'envoi", "sent": "envoyé",
+    "draft": "brouillon",
+    "in_review": "en relecture",
+    "approved": "approuvé",
+    "scheduled": "programmé",
+    "sending": "en cours d'envoi",
+    "sent": "envoyé",
 }
 
 
 def get_edition(session: Session, edition_id: int) -> Edition:
     edition = session.get(
-        Edition, edition_id,
-        options=[selectinload(Edition.entries).selectinload(EditionEntry.item)
-                 .selectinload(Item.sightings).selectinload(Sighting.source)],
+        Edition,
+        edition_id,
+        options=[
+            selectinload(Edition.entries)
+            .selectinload(EditionEntry.item)
+            .selectinload(Item.sightings)
+            .selectinload(Sighting.source)
+        ],
     )
     if edition is None:
         raise NotFound(f"Numéro introuvable : n° {edition_id}.")
@@ -90,15 +99,15 @@ def draft_edition(session: Session, bulletin_slug: str, *, now: datetime | None 
     now = now or utcnow()
     bulletin = get_bulletin(session, bulletin_slug)
     edition = session.scalar(
-        select(Edition).where(Edition.bulletin_id == bulletin.id, Edition.status.in_(OPEN))
+        select(Edition)
+        .where(Edition.bulletin_id == bulletin.id, Edition.status.in_(OPEN))
         .order_by(Edition.number.desc())
     )
     if edition is None:
         last = session.scalar(
             select(func.max(Edition.number)).where(Edition.bulletin_id == bulletin.id)
         )
-        edition = Edition(bulletin=bulletin, number=(last or 0) + 1, status="draft",
-                          created_at=now)
+        edition = Edition(bulletin=bulletin, number=(last or 0) + 1, status="draft", created_at=now)
         session.add(edition)
     today = now.astimezone(PARIS).date()
     edition.period_end = today
@@ -110,10 +119,14 @@ def draft_edition(session: Session, bulletin_slug: str, *, now: datetime | None 
         if item.id in taken:
             continue
         section = item.section if item.section in section_order else bulletin.sections[-1]["key"]
-        edition.entries.append(EditionEntry(
-            item=item, section=section, section_position=section_order[section],
-            position=next_position,
-        ))
+        edition.entries.append(
+            EditionEntry(
+                item=item,
+                section=section,
+                section_position=section_order[section],
+                position=next_position,
+            )
+        )
         next_position += 1
     session.flush()
     return edition
@@ -126,9 +139,13 @@ def edition_view(edition: Edition, settings: Settings) -> EditionView:
         entries = tuple(_entry_view(e.item) for e in edition.entries if e.section == spec["key"])
         sections.append(SectionView(title=spec["title"], entries=entries))
     return EditionView(
-        bulletin_slug=bulletin.slug, bulletin_title=bulletin.title, number=edition.number,
+        bulletin_slug=bulletin.slug,
+        bulletin_title=bulletin.title,
+        number=edition.number,
         date=edition.period_end or edition.created_at.astimezone(PARIS).date(),
-        subject=edition.subject, intro=edition.intro, sections=tuple(sections),
+        subject=edition.subject,
+        intro=edition.intro,
+        sections=tuple(sections),
         base_url=settings.base_url.rstrip("/"),
     )
 
@@ -136,9 +153,16 @@ def edition_view(edition: Edition, settings: Settings) -> EditionView:
 def _entry_view(item: Item) -> EntryView:
     names = tuple(dict.fromkeys(s.source.name for s in item.sightings if s.source))
     return EntryView(
-        title=item.display_title, url=item.url, summary=item.display_summary, kind=item.kind,
-        deadline=item.deadline, closed=item.closed, event_start=item.event_start,
-        event_end=item.event_end, event_place=item.event_place, funder=item.funder,
+        title=item.display_title,
+        url=item.url,
+        summary=item.display_summary,
+        kind=item.kind,
+        deadline=item.deadline,
+        closed=item.closed,
+        event_start=item.event_start,
+        event_end=item.event_end,
+        event_place=item.event_place,
+        funder=item.funder,
         sources=names,
     )
 
@@ -151,7 +175,11 @@ def render(edition: Edition, settings: Settings) -> RenderedEdition:
 
 
 def approve(
-    session: Session, edition_id: int, settings: Settings, *, actor: str,
+    session: Session,
+    edition_id: int,
+    settings: Settings,
+    *,
+    actor: str,
     now: datetime | None = None,
 ) -> Edition:
     now = now or utcnow()

@@ -49,14 +49,19 @@ class SourceReport:
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
-        user_agent=f"veille/{__version__} (Occitanie Cooperation; +mailto:{settings.contact_email})",
+        user_agent=(
+            f"veille/{__version__} (Occitanie Cooperation; +mailto:{settings.contact_email})"
+        ),
         concurrency=settings.fetch_concurrency,
         per_host=settings.fetch_per_host,
     )
 
 
 def sync_sources(
-    session: Session, specs: list[SourceSpec], *, origin: str = "file",
+    session: Session,
+    specs: list[SourceSpec],
+    *,
+    origin: str = "file",
     disable_missing: bool = True,
 ) -> list[Source]:
     """Create or update Source rows from specs; their health is kept. With the sources file
@@ -81,17 +86,27 @@ def sync_sources(
 
 def _task(source: Source, known_urls: frozenset[str] = frozenset()) -> SourceTask:
     return SourceTask(
-        id=source.id, slug=source.slug, name=source.name, kind=source.kind, url=source.url,
-        rules=dict(source.rules or {}), etag=source.etag, last_modified=source.last_modified,
-        item_kind=(source.rules or {}).get("item_kind"), known_urls=known_urls,
+        id=source.id,
+        slug=source.slug,
+        name=source.name,
+        kind=source.kind,
+        url=source.url,
+        rules=dict(source.rules or {}),
+        etag=source.etag,
+        last_modified=source.last_modified,
+        item_kind=(source.rules or {}).get("item_kind"),
+        known_urls=known_urls,
     )
 
 
 def _known_urls(session: Session, source: Source) -> frozenset[str]:
     if not (source.rules or {}).get("select", {}).get("follow"):
         return frozenset()
-    urls = session.scalars(select(Sighting.canonical_url).where(
-        Sighting.source_id == source.id, Sighting.canonical_url.is_not(None)))
+    urls = session.scalars(
+        select(Sighting.canonical_url).where(
+            Sighting.source_id == source.id, Sighting.canonical_url.is_not(None)
+        )
+    )
     return frozenset(u for u in urls if u)
 
 
@@ -111,10 +126,12 @@ def claim_sources(
     tasks = []
     for source in session.scalars(query.order_by(Source.next_fetch_at, Source.id)).all():
         previous = source.next_fetch_at
-        guard = (Source.next_fetch_at.is_(None) if previous is None
-                 else Source.next_fetch_at == previous)
+        guard = (
+            Source.next_fetch_at.is_(None) if previous is None else Source.next_fetch_at == previous
+        )
         claimed = session.execute(
-            update(Source).where(Source.id == source.id, guard)
+            update(Source)
+            .where(Source.id == source.id, guard)
             .values(next_fetch_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -127,15 +144,19 @@ def claim_sources(
 def method_for(kind: str) -> Callable[..., Awaitable[Harvest]]:
     if kind == "rss":
         from veille.sources import rss
+
         return rss.harvest
     if kind == "ics":
         from veille.sources import ics
+
         return ics.harvest
     if kind == "html":
         from veille.sources import html
+
         return html.harvest
     if kind == "api":
         from veille.sources import api
+
         return api.harvest
     raise VeilleError(f"Méthode d'accès inconnue : « {kind} ».")
 
@@ -169,12 +190,20 @@ def store_result(
     if not outcome.not_modified:
         stats = store_items(session, source, outcome.items, now=now)
     health.record_success(
-        source, now=now, items_seen=None if outcome.not_modified else len(outcome.items),
-        problem=outcome.problem, hint_seconds=outcome.hint_seconds,
+        source,
+        now=now,
+        items_seen=None if outcome.not_modified else len(outcome.items),
+        problem=outcome.problem,
+        hint_seconds=outcome.hint_seconds,
     )
     return SourceReport(
-        task.slug, ok=True, new=stats.new, updated=stats.updated, seen=len(outcome.items),
-        not_modified=outcome.not_modified, message=outcome.problem,
+        task.slug,
+        ok=True,
+        new=stats.new,
+        updated=stats.updated,
+        seen=len(outcome.items),
+        not_modified=outcome.not_modified,
+        message=outcome.problem,
     )
 
 
@@ -186,8 +215,12 @@ def describe_failure(exc: BaseException) -> str:
 
 
 async def _run(
-    tasks: list[SourceTask], sessions: sessionmaker[Session], policy: FetchPolicy,
-    *, now: datetime, on_done: Callable[[SourceReport], None] | None,
+    tasks: list[SourceTask],
+    sessions: sessionmaker[Session],
+    policy: FetchPolicy,
+    *,
+    now: datetime,
+    on_done: Callable[[SourceReport], None] | None,
 ) -> list[SourceReport]:
     today = paris_today(now)
     reports: list[SourceReport] = []
@@ -237,8 +270,15 @@ def check_source(
         if source is None:
             raise NotFound(f"Source inconnue : « {slug} ».")
         task = _task(source)
-    fresh = SourceTask(id=task.id, slug=task.slug, name=task.name, kind=task.kind, url=task.url,
-                       rules=task.rules, item_kind=task.item_kind)  # no validators: a full fetch
+    fresh = SourceTask(
+        id=task.id,
+        slug=task.slug,
+        name=task.name,
+        kind=task.kind,
+        url=task.url,
+        rules=task.rules,
+        item_kind=task.item_kind,
+    )  # no validators: a full fetch
 
     async def run() -> Harvest:
         async with Fetcher(fetch_policy(settings)) as fetcher:

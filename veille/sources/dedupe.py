@@ -97,8 +97,10 @@ def _find_similar(session: Session, source: Source, entry: CollectedItem) -> Ite
         if any(s.source_id == source.id for s in item.sightings):
             continue  # a source does not relay itself: two entries there are two things
         if not similar.same_thing(
-            entry.title, item.title,
-            dates_agree=_agree_dates(entry, item), funders_agree=_agree_funders(entry, item),
+            entry.title,
+            item.title,
+            dates_agree=_agree_dates(entry, item),
+            funders_agree=_agree_funders(entry, item),
         ):
             continue
         score = similar.similarity(entry.title, item.title)
@@ -153,8 +155,13 @@ def _new_item(session: Session, source: Source, entry: CollectedItem, *, now: da
 
 
 def _add_sighting(
-    session: Session, item: Item, source: Source, entry: CollectedItem, key: str,
-    *, now: datetime,
+    session: Session,
+    item: Item,
+    source: Source,
+    entry: CollectedItem,
+    key: str,
+    *,
+    now: datetime,
 ) -> Sighting:
     sighting = Sighting(
         source=source,
@@ -236,15 +243,18 @@ def split_sighting(
         raise InvalidTransition(f"L'élément n° {item_id} n'a qu'une source : rien à séparer.")
     source = sighting.source
     assert source is not None
-    entry = CollectedItem(title=sighting.title, url=sighting.url, guid=sighting.guid,
-                          deadline=sighting.deadline)
+    entry = CollectedItem(
+        title=sighting.title, url=sighting.url, guid=sighting.guid, deadline=sighting.deadline
+    )
     new = _new_item(session, source, entry, now=now)
     sighting.item = new  # moved, not orphaned: the delete-orphan cascade leaves it alone
     session.flush()
     _apply_deadline(item)
     _apply_deadline(new)
-    for target, note in ((item, f"séparé : la source {source_slug} devient l'élément n° {new.id}"),
-                         (new, f"séparé de l'élément n° {item.id}")):
+    for target, note in (
+        (item, f"séparé : la source {source_slug} devient l'élément n° {new.id}"),
+        (new, f"séparé de l'élément n° {item.id}"),
+    ):
         session.add(Decision(item=target, action="split", actor=actor, at=now, note=note))
     session.flush()
     return new

@@ -26,8 +26,12 @@ def human_duration(seconds: int) -> str:
 
 
 def source_table(source: Source) -> dict[str, Any]:
-    table: dict[str, Any] = {"slug": source.slug, "name": source.name, "kind": source.kind,
-                             "url": source.url}
+    table: dict[str, Any] = {
+        "slug": source.slug,
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+    }
     if source.bulletin_slug:
         table["bulletin"] = source.bulletin_slug
     if source.tags:
@@ -60,8 +64,9 @@ def export_opml(sources: list[Source], path: Path) -> tuple[int, int]:
             attrs["category"] = source.bulletin_slug
         etree.SubElement(body, "outline", **attrs)
         written += 1
-    path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8",
-                                    pretty_print=True))
+    path.write_bytes(
+        etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    )
     return written, len(sources) - written
 
 
@@ -104,8 +109,15 @@ def parse_opml(path: Path) -> list[SourceSpec]:
             slug, counter = f"{base}-{counter}", counter + 1
         taken.add(slug)
         try:
-            specs.append(SourceSpec(slug=slug, name=name, kind="rss", url=url,
-                                    bulletin=_bulletin_of(outline.get("category"), group)))
+            specs.append(
+                SourceSpec(
+                    slug=slug,
+                    name=name,
+                    kind="rss",
+                    url=url,
+                    bulletin=_bulletin_of(outline.get("category"), group),
+                )
+            )
         except ValueError as exc:
             raise SourcesFileError(str(path), str(exc).splitlines()[-1], source=name) from None
     return specs

@@ -35,13 +35,25 @@ _clean = lru_cache(maxsize=1024)(clean_text)
 async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
     result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
     if result.not_modified:
-        return Harvest(not_modified=True, etag=result.etag, last_modified=result.last_modified,
-                       hint_seconds=result.max_age)
+        return Harvest(
+            not_modified=True,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            hint_seconds=result.max_age,
+        )
     now = datetime.combine(today, time(0, 0), tzinfo=PARIS)
-    items = parse_ics(result.content, source_url=result.url, now=now,
-                      window_days=int(task.rules.get("window_days", 180)))
-    return Harvest(items=items, etag=result.etag, last_modified=result.last_modified,
-                   hint_seconds=result.max_age)
+    items = parse_ics(
+        result.content,
+        source_url=result.url,
+        now=now,
+        window_days=int(task.rules.get("window_days", 180)),
+    )
+    return Harvest(
+        items=items,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        hint_seconds=result.max_age,
+    )
 
 
 def parse_ics(

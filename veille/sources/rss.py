@@ -41,17 +41,24 @@ class ParsedFeed:
 async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
     result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
     if result.not_modified:
-        return Harvest(not_modified=True, etag=result.etag, last_modified=result.last_modified,
-                       hint_seconds=result.max_age)
+        return Harvest(
+            not_modified=True,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            hint_seconds=result.max_age,
+        )
     feed = parse_feed(result.content, url=result.url, today=today, charset=result.charset)
     hints = [h for h in (feed.ttl_seconds, result.max_age) if h]
-    return Harvest(items=feed.items, etag=result.etag, last_modified=result.last_modified,
-                   problem=feed.problem, hint_seconds=max(hints) if hints else None)
+    return Harvest(
+        items=feed.items,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        problem=feed.problem,
+        hint_seconds=max(hints) if hints else None,
+    )
 
 
-def parse_feed(
-    content: bytes, *, url: str, today: date, charset: str | None = None
-) -> ParsedFeed:
+def parse_feed(content: bytes, *, url: str, today: date, charset: str | None = None) -> ParsedFeed:
     if _looks_like_json_feed(content):
         return _parse_json_feed(content, url=url, today=today)
     parsed = feedparser.parse(content, response_headers=_headers(charset))
@@ -106,8 +113,9 @@ def _entry_item(entry: Any, base: str, today: date) -> CollectedItem | None:
     published = _struct_to_dt(entry.get("published_parsed") or entry.get("updated_parsed"))
     if published is None and entry.get("published"):
         published = parse_date(entry["published"], today=today)
-    deadline = extract_deadline(f"{title}\n{html_to_text(content_html or summary_html)}",
-                                today=today)
+    deadline = extract_deadline(
+        f"{title}\n{html_to_text(content_html or summary_html)}", today=today
+    )
     tags = [clean_text(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")]
     return CollectedItem(
         title=title or url or "",

@@ -14,8 +14,53 @@ from rapidfuzz import fuzz
 
 BANDS, ROWS = 8, 2  # 16 hashes; Jaccard 0.5 -> found with p = 1 - (1 - 0.5**2)**8 = 0.90
 STOPWORDS = frozenset(
-    "a au aux avec ce ces d dans de des du en et l la le les leur leurs n ou par pas pour qu "
-    "que qui sa se ses son sur un une vos votre nos notre the of and for to in on".split()
+    {
+        "a",
+        "au",
+        "aux",
+        "avec",
+        "ce",
+        "ces",
+        "d",
+        "dans",
+        "de",
+        "des",
+        "du",
+        "en",
+        "et",
+        "l",
+        "la",
+        "le",
+        "les",
+        "leur",
+        "leurs",
+        "n",
+        "ou",
+        "par",
+        "pas",
+        "pour",
+        "qu",
+        "que",
+        "qui",
+        "sa",
+        "se",
+        "ses",
+        "son",
+        "sur",
+        "un",
+        "une",
+        "vos",
+        "votre",
+        "nos",
+        "notre",
+        "the",
+        "of",
+        "and",
+        "for",
+        "to",
+        "in",
+        "on",
+    }
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _MASK = (1 << 63) - 1  # bands are stored in a signed BIGINT
@@ -42,7 +87,7 @@ def bands(title: str) -> list[int]:
     signature = [min(_hash(t, seed) for t in tokens) for seed in range(BANDS * ROWS)]
     result = []
     for band in range(BANDS):
-        rows = signature[band * ROWS:(band + 1) * ROWS]
+        rows = signature[band * ROWS : (band + 1) * ROWS]
         digest = hashlib.blake2b(repr((band, rows)).encode(), digest_size=8).digest()
         result.append(int.from_bytes(digest, "little") & _MASK)
     return result

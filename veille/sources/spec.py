@@ -118,7 +118,9 @@ def parse_sources(data: dict[str, Any], path: str) -> list[SourceSpec]:
     specs: list[SourceSpec] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
-        label = str(entry.get("slug") or f"n° {index}") if isinstance(entry, dict) else f"n° {index}"
+        label = (
+            str(entry.get("slug") or f"n° {index}") if isinstance(entry, dict) else f"n° {index}"
+        )
         try:
             spec = SourceSpec.model_validate(entry)
         except ValidationError as exc:
@@ -128,8 +130,9 @@ def parse_sources(data: dict[str, Any], path: str) -> list[SourceSpec]:
                 message = "champ obligatoire manquant"
             elif first["type"] == "extra_forbidden":
                 message = "champ inconnu"
-            raise SourcesFileError(path, message, source=label,
-                                   field=_field_name(first["loc"])) from None
+            raise SourcesFileError(
+                path, message, source=label, field=_field_name(first["loc"])
+            ) from None
         if spec.slug in seen:
             raise SourcesFileError(path, "identifiant en double", source=spec.slug, field="slug")
         seen.add(spec.slug)

@@ -60,7 +60,11 @@ def accept(
 
 
 def reject(
-    session: Session, item_id: int, *, actor: str, note: str | None = None,
+    session: Session,
+    item_id: int,
+    *,
+    actor: str,
+    note: str | None = None,
     now: datetime | None = None,
 ) -> Item:
     item = get_item(session, item_id)
@@ -90,15 +94,26 @@ def reopen(session: Session, item_id: int, *, actor: str, now: datetime | None =
 
 
 def _is_published(session: Session, item: Item) -> bool:
-    return session.scalar(select(EditionEntry.id).where(EditionEntry.item_id == item.id)) is not None
+    return (
+        session.scalar(select(EditionEntry.id).where(EditionEntry.item_id == item.id)) is not None
+    )
 
 
 def _record(
-    session: Session, item: Item, action: str, actor: str, now: datetime,
-    *, bulletin_slug: str | None = None, note: str | None = None,
+    session: Session,
+    item: Item,
+    action: str,
+    actor: str,
+    now: datetime,
+    *,
+    bulletin_slug: str | None = None,
+    note: str | None = None,
 ) -> None:
     item.decided_by, item.decided_at = actor, now
     item.upstream_changed = False  # a decision acknowledges what the source changed
-    session.add(Decision(item=item, action=action, actor=actor, at=now,
-                         bulletin_slug=bulletin_slug, note=note))
+    session.add(
+        Decision(
+            item=item, action=action, actor=actor, at=now, bulletin_slug=bulletin_slug, note=note
+        )
+    )
     session.flush()

@@ -15,11 +15,16 @@ STATUSES = ("new", "accepted", "rejected", "archived")
 
 
 def list_items(
-    session: Session, *, status: str | None = None, bulletin: str | None = None,
+    session: Session,
+    *,
+    status: str | None = None,
+    bulletin: str | None = None,
     limit: int | None = None,
 ) -> list[Item]:
     query = select(Item).options(
-        selectinload(Item.tags), selectinload(Item.source), selectinload(Item.bulletin),
+        selectinload(Item.tags),
+        selectinload(Item.source),
+        selectinload(Item.bulletin),
         selectinload(Item.sightings).selectinload(Sighting.source),
     )
     if status is not None:
@@ -59,8 +64,11 @@ def item_dict(item: Item) -> dict[str, Any]:
         "event_place": item.event_place,
         "funder": item.funder,
         "sightings": [
-            {"source": s.source.slug if s.source else None, "url": s.url,
-             "deadline": _iso(s.deadline)}
+            {
+                "source": s.source.slug if s.source else None,
+                "url": s.url,
+                "deadline": _iso(s.deadline),
+            }
             for s in item.sightings
         ],
         "upstream_changed": item.upstream_changed,
