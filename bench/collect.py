@@ -14,11 +14,18 @@ against the collector.
 Phases, on a temporary SQLite database:
 1. full cycle: `collect()` of every source (all 200s, everything parsed and stored);
 2. unchanged cycle: every source due again, `collect()` again (all 304s);
-3. naive baseline: a sequential `httpx.Client` GET of every URL + the same parsing, no DB;
-4. parse floor: CPU time to parse all the bytes once (parse_feed / extract_listing);
-5. latency floor: the least wall time the per-host and global limits allow.
+3. fetch + parse only: the collector's `Fetcher` and `harvest_one` on every source, with the
+   same limits, nothing stored: the full cycle minus the database;
+4. naive baseline: a sequential `httpx.Client` GET of every URL + the same parsing, no DB;
+5. parse floor: CPU time to parse all the bytes once (parse_feed / extract_listing);
+6. latency floor (computed, not run): max(sum of delays / global concurrency, the busiest
+   host's delays / per-host limit, the longest delay); robots.txt answers have no delay.
+Requests are counted on the server side: a page asked twice in a phase is a retry.
 With `--profile N`, one more full cycle on a fresh database runs under cProfile and the N
 most expensive functions are printed (timings under the profiler are inflated).
+
+CPU times are `time.process_time()` of this process; wall times also depend on whatever
+else runs on the machine (the load average is printed). `--quick` takes about a minute.
 """
 
 from __future__ import annotations
@@ -747,10 +754,13 @@ class ServerFarm:
         )
         self._process.start()
         child.close()
-        if not self._conn.poll(60):
+        try:
+            if not self._conn.poll(60):
+                raise RuntimeError("the loopback servers did not start within 60 s")
+            self.ports: list[int] = self._conn.recv()
+        except (EOFError, RuntimeError) as exc:  # EOF: the child failed (its traceback above)
             self.stop()
-            raise RuntimeError("the loopback servers did not start within 60 s")
-        self.ports: list[int] = self._conn.recv()
+            raise RuntimeError(f"the loopback servers did not start ({exc!r})") from None
 
     def url(self, doc: Doc) -> str:
         return f"http://{host_address(doc.host)}:{self.ports[doc.host]}{doc.path}"
@@ -1115,7 +1125,10 @@ def main() -> None:
     print(f"  fetch + parse wall / latency floor       {harvest.wall / floor.seconds:6.2f}x")
     print(f"  fetch + parse wall / max(latency, parse) {harvest.wall / both:6.2f}x")
     print(f"  store share of full-cycle CPU (est.)     {1 - harvest.cpu / full.cpu:6.2%}")
-    print(f"  naive sequential wall / full cycle wall  {naive.wall / full.wall:6.2f}x faster")
+    print(
+        f"  naive sequential wall / full cycle wall  {naive.wall / full.wall:6.2f}x"
+        " (above 1: collect is faster)"
+    )
     print(f"  unchanged / full cycle: wall             {again.wall / full.wall:6.2%}")
     print(f"  unchanged / full cycle: CPU              {again.cpu / full.cpu:6.2%}")
     print(f"  unchanged cycle wall / latency floor     {again.wall / floor.seconds:6.2f}x")

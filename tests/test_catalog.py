@@ -720,12 +720,6 @@ def _territoires_solidaires(items: list[CollectedItem], server: LoopbackServer) 
     assert palestine.funder == "Ministère de l'Europe et des Affaires Étrangères"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="html.py reads a label's value as text: themes printed as adjacent links "
-    "(<a>Collectivités territoriales</a><a>Jeunesse</a>) become one tag "
-    "'Collectivités territorialesJeunesse', as in the public copies of these pages",
-)
 def test_themes_printed_as_adjacent_links_are_separate_tags(
     http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

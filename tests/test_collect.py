@@ -154,3 +154,45 @@ def test_server_hints_and_retry_after_are_respected(
         assert hinted.next_fetch_at - hinted.last_success_at >= timedelta(hours=21)
         assert busy.next_fetch_at - busy.last_attempt_at >= timedelta(seconds=7200)
         assert http_server.count("/busy.xml") == 1  # a long Retry-After is not waited for
+
+
+LISTING = """<html><body>
+<article class="card"><h3><a href="/appel/a">Appel A</a></h3></article>
+<article class="card"><h3><a href="/appel/b">Appel B</a></h3></article>
+<article class="card"><h3><a href="/appel/c">Appel C</a></h3></article>
+</body></html>"""
+
+
+def detail(name: str) -> str:
+    return (
+        f"<html><body><main><h1>Appel {name}</h1><p>Date de clôture : 15 mars 2099</p>"
+        "</main></body></html>"
+    )
+
+
+def test_detail_pages_over_the_cap_are_read_at_later_runs(
+    db: Database, http_server: LoopbackServer
+) -> None:
+    http_server.add("/appels", LISTING)
+    for name in "abc":
+        http_server.add(f"/appel/{name}", detail(name.upper()))
+    html_spec = SourceSpec.model_validate(
+        {
+            "slug": "reseau",
+            "name": "Réseau",
+            "kind": "html",
+            "url": http_server.url("/appels"),
+            "max_follow": 2,
+            "select": {"item": "article.card", "title": "h3", "link": "a@href", "follow": True},
+            "detail": {"deadline": "label:Date de clôture"},
+        }
+    )
+    with db.sessions.begin() as session:
+        sync_sources(session, [html_spec])
+    collect(db.sessions, settings(db), now=NOW)
+    assert sum(http_server.count(f"/appel/{n}") for n in "abc") == 2
+    collect(db.sessions, settings(db), slugs=["reseau"], now=NOW + timedelta(days=1))
+    assert [http_server.count(f"/appel/{n}") for n in "abc"] == [1, 1, 1]  # each read once
+    with db.session() as session:
+        deadlines = session.scalars(select(Item.deadline)).all()
+        assert len(deadlines) == 3 and all(d is not None for d in deadlines)

@@ -16,6 +16,7 @@ from tests.loopback import LoopbackServer
 from veille.sources.fetch import Fetcher, FetchError, FetchPolicy
 from veille.sources.html import (
     COMMON_LABELS,
+    MAX_ITEMS_PER_PAGE,
     RulesError,
     apply_detail,
     extract_listing,
@@ -490,6 +491,11 @@ def test_text_after_label() -> None:
     assert text_after_label("Lieu : salle B, date à confirmer", "Lieu", COMMON_LABELS) == (
         "salle B, date à confirmer"
     )
+    # A few words may stand between the label and its colon.
+    line = "La date limite de dépôt des candidatures : 15 mars 2027 à 12h"
+    assert text_after_label(line, "Date limite de dépôt", []) == "15 mars 2027 à 12h"
+    assert text_after_label("Lieu de la formation : Albi", "Lieu", COMMON_LABELS) == "Albi"
+    assert text_after_label("Date de la rencontre : 3 mai", "Date", COMMON_LABELS) == "3 mai"
     # A label alone on its line (<dt>/<dd>) takes the next line.
     assert text_after_label("Lieu\nToulouse\nDate\n3 mai", "Lieu", COMMON_LABELS) == "Toulouse"
     assert text_after_label("Organisateur : X", "Lieu", COMMON_LABELS) is None
@@ -523,6 +529,26 @@ def test_apply_detail_returns_a_completed_copy() -> None:
         "appel",
     )
     assert done.url == item.url and item.title == "Appel" and item.deadline is None
+
+
+def test_nested_matches_are_one_item() -> None:
+    page = "<div class='bloc'><div class='bloc'><a href='/a'>Appel A</a></div></div>"
+    items = extract_listing(page, base_url="https://e.org/", rules={"item": ".bloc"}, today=TODAY)
+    assert [i.url for i in items] == ["https://e.org/a"]
+
+
+def test_too_broad_item_selector_is_capped(http_server: LoopbackServer) -> None:
+    links = "".join(
+        f"<li><a href='/a/{n}'>Appel {n}</a></li>" for n in range(MAX_ITEMS_PER_PAGE + 50)
+    )
+    http_server.add("/tout", f"<ul>{links}</ul>")
+    result = run_harvest(make_task(http_server.url("/tout"), {"item": "li"}))
+
+    assert len(result.items) == MAX_ITEMS_PER_PAGE
+    assert result.problem == (
+        f"{MAX_ITEMS_PER_PAGE + 50} éléments trouvés avec « li » : seuls les "
+        f"{MAX_ITEMS_PER_PAGE} premiers de chaque page sont lus (sélecteur trop large ?)."
+    )
 
 
 def test_invalid_selector_is_a_rules_error() -> None:

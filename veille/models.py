@@ -202,6 +202,7 @@ class Sighting(Base):
     canonical_url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     deadline: Mapped[datetime | None]
+    detail_read_at: Mapped[datetime | None]  # html sources: its detail page was read
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 

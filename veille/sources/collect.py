@@ -104,7 +104,9 @@ def _known_urls(session: Session, source: Source) -> frozenset[str]:
         return frozenset()
     urls = session.scalars(
         select(Sighting.canonical_url).where(
-            Sighting.source_id == source.id, Sighting.canonical_url.is_not(None)
+            Sighting.source_id == source.id,
+            Sighting.canonical_url.is_not(None),
+            Sighting.detail_read_at.is_not(None),
         )
     )
     return frozenset(u for u in urls if u)

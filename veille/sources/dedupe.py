@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from veille.errors import InvalidTransition, NotFound
 from veille.models import Decision, Item, Sighting, Source, TitleBand
 from veille.sources import similar
-from veille.sources.items import CollectedItem
+from veille.sources.items import DETAIL_READ, CollectedItem
 from veille.sources.normalize import canonical_url, infer_kind
 from veille.tags import get_or_create_tags
 
@@ -52,6 +52,7 @@ def store_items(
             select(Sighting).where(Sighting.source_id == source.id, Sighting.key == key)
         )
         if sighting is not None:
+            _note_detail(sighting, entry, now=now)
             changed = _refresh(sighting, entry, now=now)
             if changed:
                 stats.updated += 1
@@ -65,6 +66,7 @@ def store_items(
         else:
             stats.updated += 1
         sighting = _add_sighting(session, item, source, entry, key, now=now)
+        _note_detail(sighting, entry, now=now)
         _apply_deadline(item)
     session.flush()
     return stats
@@ -179,12 +181,18 @@ def _add_sighting(
     return sighting
 
 
+def _note_detail(sighting: Sighting, entry: CollectedItem, *, now: datetime) -> None:
+    if entry.extra.get(DETAIL_READ):
+        sighting.detail_read_at = now
+
+
 def _refresh(sighting: Sighting, entry: CollectedItem, *, now: datetime) -> bool:
     """The source published the entry again: dates follow it; other changes are flagged."""
     item = sighting.item
     sighting.last_seen_at = now
     changed = False
-    if entry.deadline != sighting.deadline:
+    # A listing seen again without its detail page says nothing of the deadline: keep it.
+    if entry.deadline is not None and entry.deadline != sighting.deadline:
         sighting.deadline = entry.deadline
         changed = True
     if entry.published_at and entry.published_at != item.published_at:

@@ -5,6 +5,10 @@ GETs, caps the decoded body, the number of redirects and the wall-clock time of 
 retries transient failures with backoff (honouring Retry-After), limits concurrency
 globally and per host, and optionally obeys robots.txt. Every failure becomes a
 `FetchError` whose message is a French sentence for staff; no httpx exception escapes.
+
+Two modules beside it do the rest: `decoding` reads a body under the size cap (gzip and
+deflate included), `fetch_errors` builds each `FetchError` and its French message.
+`FetchError` is re-exported here: callers import it with `Fetcher` and `FetchPolicy`.
 """
 
 from __future__ import annotations
@@ -12,62 +16,32 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import ssl
 import unicodedata
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from veille.errors import VeilleError
-
-FetchErrorKind = Literal[
-    "timeout", "network", "http", "too_large", "redirects", "robots", "rate_limited"
-]
+from veille.sources.decoding import _read_capped
+from veille.sources.fetch_errors import FetchError as FetchError
+from veille.sources.fetch_errors import FetchErrorKind as FetchErrorKind
+from veille.sources.fetch_errors import (
+    _httpx_timeout_error,
+    _network_error,
+    _rate_limited,
+    _status_error,
+    _timeout_error,
+)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers still sent when a redirect leaves the origin; the caller's others may be secrets.
 CROSS_ORIGIN_HEADERS = frozenset({"user-agent", "accept", "accept-language", "content-type"})
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 lets crawlers ignore what follows 500 KiB
-
-_STATUS_REASONS = {
-    400: "requête refusée",
-    401: "authentification requise",
-    403: "accès refusé",
-    404: "page introuvable",
-    405: "méthode refusée",
-    408: "délai dépassé côté serveur",
-    410: "page supprimée",
-    429: "trop de requêtes",
-    500: "erreur interne du site",
-    502: "passerelle en erreur",
-    503: "service indisponible",
-    504: "passerelle expirée",
-}
-
-
-class FetchError(VeilleError):
-    """A fetch that failed; `str(exc)` is the sentence shown to staff."""
-
-    def __init__(
-        self,
-        kind: FetchErrorKind,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after  # seconds the server asked us to wait, if any
 
 
 @dataclass(slots=True)
@@ -147,7 +121,7 @@ class Fetcher:
             limits=httpx.Limits(
                 max_connections=p.concurrency, max_keepalive_connections=p.concurrency
             ),
-            # Only the codings _BoundedDecoder can undo under the size cap.
+            # Only the codings decoding._BoundedDecoder can undo under the size cap.
             headers={"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"},
         )
         return self
@@ -373,62 +347,6 @@ def _trusted_redirect(source: httpx.URL, target: httpx.URL) -> bool:
     return source.scheme == "http" and target.scheme == "https"
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    declared = response.headers.get("content-length", "")
-    encoded = bool(response.headers.get("content-encoding"))
-    if not encoded and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
-    decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
-    body = bytearray()
-    async for raw in response.aiter_raw():
-        body += decoder.decode(raw, room=max_bytes + 1 - len(body))
-        if len(body) > max_bytes:  # stops endless bodies and compression bombs early
-            raise _too_large(max_bytes)
-    return bytes(body)
-
-
-class _BoundedDecoder:
-    """Undoes gzip/deflate without ever producing more than the room left under the cap.
-
-    httpx's own decoding (`aiter_bytes`) inflates a whole network chunk at once: one
-    64 KB chunk of a gzip bomb becomes ~150 MB before any cap can be checked.
-    """
-
-    def __init__(self, content_encoding: str) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",")]
-        # Like httpx, unknown codings ("utf-8", "none"...) sent by broken servers are ignored.
-        known = [c for c in codings if c in ("gzip", "x-gzip", "deflate")]
-        if len(known) > 1:
-            raise FetchError(
-                "network", "Réponse illisible (compression multiple non prise en charge)."
-            )
-        self._coding = known[0] if known else None
-        wbits = zlib.MAX_WBITS | 16 if self._coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._zlib = zlib.decompressobj(wbits)
-        self._started = False
-
-    def decode(self, data: bytes, room: int) -> bytes:
-        """At most `room` (>= 1; zlib reads 0 as "no limit") bytes of output."""
-        if self._coding is None:
-            return data
-        try:
-            return self._inflate(data, room)
-        except zlib.error:
-            raise FetchError("network", "Réponse illisible (compression invalide).") from None
-
-    def _inflate(self, data: bytes, room: int) -> bytes:
-        if self._coding == "deflate" and not self._started:
-            self._started = True
-            try:
-                return self._zlib.decompress(data, room)
-            except zlib.error:
-                # Some servers send raw deflate without the zlib header (httpx does the same).
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-        if self._zlib.eof:
-            return b""  # trailing bytes after the compressed stream are ignored
-        return self._zlib.decompress(data, room)
-
-
 def _result(response: httpx.Response, content: bytes) -> FetchResult:
     headers = {name.lower(): value for name, value in response.headers.items()}
     return FetchResult(
@@ -476,7 +394,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-# --- errors ----------------------------------------------------------------------------
+# --- retry decisions -------------------------------------------------------------------
 
 
 def _is_transient(exc: FetchError) -> bool:
@@ -491,82 +409,3 @@ def _final_error(exc: FetchError, max_retry_wait: float) -> FetchError:
     if exc.kind == "http" and wait is not None and wait > max_retry_wait:
         return _rate_limited(exc.status or 503, wait)
     return exc
-
-
-def _status_error(status: int, retry_after: float | None) -> FetchError:
-    if status == 429:
-        return _rate_limited(status, retry_after)
-    reason = _STATUS_REASONS.get(status)
-    message = (
-        f"Le site a répondu {status} ({reason})." if reason else f"Le site a répondu {status}."
-    )
-    return FetchError("http", message, status=status, retry_after=retry_after)
-
-
-def _rate_limited(status: int, retry_after: float | None) -> FetchError:
-    message = f"Le site demande de patienter ({status})"
-    if retry_after is not None:
-        message += f", nouvel essai dans {_number(retry_after)} s"
-    return FetchError("rate_limited", message + ".", status=status, retry_after=retry_after)
-
-
-def _too_large(max_bytes: int) -> FetchError:
-    megabytes = max_bytes / (1024 * 1024)
-    size = f"{_number(megabytes)} Mo" if megabytes >= 1 else f"{max_bytes // 1024} Ko"
-    return FetchError("too_large", f"Réponse trop volumineuse (plus de {size}).")
-
-
-def _timeout_error(seconds: float) -> FetchError:
-    return FetchError(
-        "timeout", f"Le site n'a pas répondu à temps (délai de {_number(seconds)} s dépassé)."
-    )
-
-
-def _httpx_timeout_error(exc: httpx.TimeoutException, policy: FetchPolicy) -> FetchError:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return FetchError(
-            "timeout",
-            f"Le site ne répond pas (connexion impossible en {_number(policy.connect_timeout)} s).",
-        )
-    if isinstance(exc, httpx.PoolTimeout):
-        return _timeout_error(policy.total_timeout)
-    return _timeout_error(policy.read_timeout)
-
-
-def _network_error(exc: Exception) -> FetchError:
-    return FetchError("network", _network_message(exc))
-
-
-def _network_message(exc: Exception) -> str:
-    causes = _causes(exc)
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return "Impossible de joindre le site (connexion refusée)."
-    if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
-        return "Impossible de joindre le site (certificat TLS invalide)."
-    if any(isinstance(c, ssl.SSLError) for c in causes):
-        return "Impossible de joindre le site (erreur TLS)."
-    text = " ".join(str(c) for c in causes).lower()
-    if "name or service not known" in text or "getaddrinfo" in text or "nodename" in text:
-        return "Impossible de joindre le site (nom de domaine introuvable)."
-    if "refused" in text:
-        return "Impossible de joindre le site (connexion refusée)."
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "Le site a coupé la connexion avant la fin de la réponse."
-    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
-        return "Adresse invalide."
-    return f"Impossible de joindre le site (erreur réseau : {exc.__class__.__name__})."
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and its causes: httpx wraps the OSError that tells what happened."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _number(value: float) -> str:
-    """French number: 20, 0,3, 2,5."""
-    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")

@@ -32,7 +32,7 @@ from soupsieve import SelectorSyntaxError
 from veille.errors import VeilleError
 from veille.sources.dates import extract_deadline, parse_date, parse_event_dates
 from veille.sources.fetch import Fetcher, FetchError, FetchResult
-from veille.sources.items import CollectedItem, Harvest, SourceTask
+from veille.sources.items import DETAIL_READ, CollectedItem, Harvest, SourceTask
 from veille.sources.normalize import (
     canonical_url,
     clean_text,
@@ -65,6 +65,9 @@ _FIELDS = frozenset(
 _CONTROL_KEYS = frozenset({"item", "next", "follow"})
 _DEFAULT_MAX_PAGES = 5
 _DEFAULT_MAX_FOLLOW = 20
+# A listing page holds tens of items; thousands mean a too broad `item` selector, and
+# reading them all would take minutes.
+MAX_ITEMS_PER_PAGE = 500
 # Links to documents are not detail pages: fetching a 10 MB PDF to find no label is waste.
 _DOCUMENT_LINK = re.compile(r"\.(?:pdf|docx?|odt|xlsx?|ods|pptx?|zip|rar|7z)$", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -133,12 +136,21 @@ def _fold(text: str) -> str:
     return "".join(_fold_char(c) for c in text)
 
 
+# Up to four words between a label and its colon: "Date limite de dépôt des candidatures :"
+# is the label "Date limite de dépôt", "Lieu de la formation :" the label "Lieu".
+_LABEL_TAIL = r"(?:[^\S\n]+[^\W\d][\w'-]*){1,4}"
+
+
 def _label_pattern(label: str) -> re.Pattern[str]:
-    """ "Financeur(s)" also matches "Financeurs" and "Financeur"; any spacing; optional colon."""
+    """A label's regex: "Financeur(s)" also matches "Financeurs"; any spacing; optional colon."""
     words = _fold(label).strip().rstrip(":").strip()
     parts = [r"\s+".join(re.escape(w) for w in part.split()) for part in words.split("(s)")]
     body = r"(?:\(s\)|s)?".join(parts)
-    return re.compile(rf"(?<!\w)(?P<label>{body})(?!\w)\s*(?P<colon>:)?[^\S\n]*")
+    # Either a colon (after optional tail words on the same line), or none: then the value
+    # may start on the next line (a <dt> label followed by its <dd>).
+    return re.compile(
+        rf"(?<!\w)(?P<label>{body})(?!\w)(?:(?:{_LABEL_TAIL})?[^\S\n]*(?P<colon>:)|\s*)[^\S\n]*"
+    )
 
 
 # A label without a colon only counts at the start of a segment ("| Publié le ..."), so
@@ -209,6 +221,15 @@ def _value_from(text: str, folded: str, start: int, stops: list[re.Pattern[str]]
 # --- reading one scope (an item element, or a detail page) -------------------------------
 
 
+_ADJACENT_LINKS = re.compile(r"</a>(\s*)<a\b", re.IGNORECASE)
+
+
+def _label_text(element: Tag) -> str:
+    """The text that `label:` rules read. Links printed side by side are separate things
+    (themes, countries): "<a>Santé</a><a>Jeunesse</a>" must not read as one word."""
+    return html_to_text(_ADJACENT_LINKS.sub(r"</a>,\1<a", str(element)))
+
+
 @dataclass(slots=True)
 class _Scope:
     """An element the rules apply to, with its text computed once and only if a label needs it."""
@@ -220,7 +241,7 @@ class _Scope:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = html_to_text(str(self.element))
+            self._text = _label_text(self.element)
         return self._text
 
 
@@ -292,8 +313,7 @@ def _href(scope: _Scope, rule: Rule | None) -> str | None:
 def _first_link(element: Tag) -> Tag | None:
     if element.name == "a" and element.get("href"):
         return element
-    found = element.select_one("a[href]")
-    return found
+    return element.select_one("a[href]")
 
 
 @dataclass(slots=True)
@@ -402,12 +422,19 @@ def _listing_items(
     root = _Scope(soup, stops)
     elements = _elements(root, item_selector.strip(), first=False)
     items: dict[str, CollectedItem] = {}
-    for element in elements:
+    for element in _outermost(elements[:MAX_ITEMS_PER_PAGE]):
         fields = _read_fields(_Scope(element, stops), field_rules, default_link=True)
         item = _build_item(fields, element, base=base, today=today, item_kind=item_kind)
         if item is not None:
             _add_unique(items, item)
     return list(items.values()), len(elements)
+
+
+def _outermost(elements: list[Tag]) -> list[Tag]:
+    """Matches nested in another match are part of it (`item = "div"` on nested divs):
+    reading each would repeat the same text and cost quadratic time on deep markup."""
+    matched = {id(e) for e in elements}
+    return [e for e in elements if not any(id(p) in matched for p in e.parents)]
 
 
 def _add_unique(items: dict[str, CollectedItem], item: CollectedItem) -> None:
@@ -499,7 +526,7 @@ def apply_detail(
     # The item's identity is its listing link: a detail page cannot move it elsewhere.
     field_rules.pop("link", None)
     stops = _stop_labels(field_rules)
-    scope = _Scope(soup, stops, _text=html_to_text(str(_main_content(soup))))
+    scope = _Scope(soup, stops, _text=_label_text(_main_content(soup)))
     fields = _read_fields(scope, field_rules, default_link=False)
     updated = dataclasses.replace(item, raw_tags=list(item.raw_tags), extra=dict(item.extra))
     _apply_fields(updated, fields, today=today)
@@ -583,6 +610,11 @@ async def _read_listing(
                 f"Aucun élément trouvé avec le sélecteur « {select['item']} » : "
                 "la page a peut-être changé."
             )
+        elif matched > MAX_ITEMS_PER_PAGE and not any("seuls les" in p for p in problems):
+            problems.append(
+                f"{matched} éléments trouvés avec « {select['item']} » : seuls les "
+                f"{MAX_ITEMS_PER_PAGE} premiers de chaque page sont lus (sélecteur trop large ?)."
+            )
         elif number == 1 and not found:
             problems.append(
                 f"{matched} éléments trouvés avec « {select['item']} » mais aucun n'a de titre "
@@ -645,6 +677,10 @@ async def _follow(
                 today=today,
                 item_kind=task.item_kind,
             )
+        if page is not None and (item.url or "") in cache:
+            # Read (or nothing to read): not followed again. An item over the cap or whose
+            # page failed is followed at a later run instead of losing its detail for good.
+            item.extra[DETAIL_READ] = True
         completed.append(item)
     return completed, sum(1 for p in pages if p is None)
 

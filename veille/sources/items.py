@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 KINDS = ("appel", "actualite", "offre", "evenement", "annonce")
+DETAIL_READ = "detail_read"  # key of `extra`: the item's detail page was read this run
 
 
 @dataclass(slots=True)

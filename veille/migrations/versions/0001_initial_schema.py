@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 19:41:49.165003
+Create Date: 2026-11-22 20:16:25.234930
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import veille.models
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -326,6 +327,7 @@ def upgrade() -> None:
         sa.Column("canonical_url", sa.Text(), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("deadline", veille.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("detail_read_at", veille.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("first_seen_at", veille.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", veille.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
