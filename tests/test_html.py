@@ -15,15 +15,14 @@ from hypothesis import strategies as st
 from tests.loopback import LoopbackServer
 from veille.sources.fetch import Fetcher, FetchError, FetchPolicy
 from veille.sources.html import (
-    COMMON_LABELS,
     MAX_ITEMS_PER_PAGE,
     RulesError,
     apply_detail,
     extract_listing,
     harvest,
-    text_after_label,
 )
 from veille.sources.items import CollectedItem, Harvest, SourceTask
+from veille.sources.labels import COMMON_LABELS, text_after_label
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 PARIS = ZoneInfo("Europe/Paris")

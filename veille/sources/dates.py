@@ -18,10 +18,11 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import dateparser
+
+from veille.sources.folding import fold
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -193,16 +194,6 @@ _HSPACE = re.compile(r"[^\S\n]+")  # \s covers \xa0, \u202f and the other Unicod
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text[:_MAX_TEXT]).translate(_TRANSLATE)
     return _NEWLINES.sub("\n", _HSPACE.sub(" ", text)).lower()
-
-
-@cache
-def _fold_char(char: str) -> str:
-    # First char of the decomposition: "é" -> "e"; keeps the length so positions agree.
-    return unicodedata.normalize("NFD", char)[0]
-
-
-def _fold(text: str) -> str:
-    return text if text.isascii() else "".join(_fold_char(c) for c in text)
 
 
 # --- points (one date mention) and spans (one date or a range) ----------------------------
@@ -418,7 +409,7 @@ def _tag_spans(
 
 def _scan(text: str) -> _Scan:
     clean = _clean(text)
-    folded = _fold(clean)
+    folded = fold(clean)
     points, invalid = _find_points(folded)
     spans = _build_spans(folded, points)
     cues = [_Cue(m.start(), m.end(), m.lastgroup or "") for m in _CUES.finditer(folded)]
@@ -517,7 +508,7 @@ def _as_date(today: date) -> date:
 def _dateparser(window: str, today: date) -> datetime | None:
     """dateparser on a short window, relative to `today`; naive local result (or None)."""
     window = window[:_DP_WINDOW].strip()
-    if not window or not _DP_HINT.search(_fold(window)):
+    if not window or not _DP_HINT.search(fold(window)):
         return None
     settings = {**_DATEPARSER_SETTINGS, "RELATIVE_BASE": datetime.combine(today, _START_OF_DAY)}
     try:
@@ -687,7 +678,7 @@ def _deadline_by_dateparser(scan: _Scan, today: date) -> datetime | None:
     if not scan.spans and not scan.cues and _is_label_value(scan):
         windows.append(scan.clean)
     for window in windows:
-        m = _MONTH_YEAR.match(_fold(window))
+        m = _MONTH_YEAR.match(fold(window))
         if m is not None:
             month, year = _MONTHS[m["month"]], int(m["year"])
             last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day

@@ -12,7 +12,7 @@ from lxml import etree
 from veille.bulletins import BULLETINS, SLUGS
 from veille.errors import InvalidInput, SourcesFileError
 from veille.models import Source
-from veille.sources.similar import fold
+from veille.sources.folding import fold
 from veille.sources.spec import SourceSpec, load_sources
 
 _TITLES = {fold(b["title"]): b["slug"] for b in BULLETINS}

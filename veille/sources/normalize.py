@@ -16,6 +16,7 @@ import nh3
 from bs4 import BeautifulSoup
 from bs4.dammit import EncodingDetector
 
+from veille.sources.folding import strip_accents
 from veille.sources.items import KINDS
 
 # --- URLs -------------------------------------------------------------------------------
@@ -336,15 +337,9 @@ _WEAK = _cues(
 _TRAINING = _cues({r"formations?": "evenement"})
 
 
-def _fold(text: str) -> str:
-    """Accents removed and apostrophes unified, so cues match however the site typed them."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("ʼ", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _first_cue(text: str, cues: list[_Cue]) -> str | None:
     """The kind of the earliest cue: titles start with their genre ("Webinaire : financer…")."""
-    folded = _fold(text)
+    folded = strip_accents(text)
     lowered = folded.lower()
     best: tuple[int, str] | None = None
     for pattern, kind, acronym in cues:
@@ -358,7 +353,7 @@ def infer_kind(default: str | None, title: str, text: str = "") -> str:
     """One of "appel", "actualite", "offre", "evenement", from French cues, else the default."""
     fallback = default if default in KINDS else None
     weak = _WEAK if fallback in (None, "actualite") else []
-    if weak and _DATE.search(_fold(f"{title} {text}").lower()):
+    if weak and _DATE.search(strip_accents(f"{title} {text}").lower()):
         weak = weak + _TRAINING
     # Title cues win over body cues: a body often mentions other genres in passing
     # ("un webinaire de présentation aura lieu…" under an "Appel à projets").

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 
 from rapidfuzz import fuzz
+
+from veille.sources.folding import fold
 
 BANDS, ROWS = 8, 2  # 16 hashes; Jaccard 0.5 -> found with p = 1 - (1 - 0.5**2)**8 = 0.90
 STOPWORDS = frozenset(
@@ -64,11 +65,6 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _MASK = (1 << 63) - 1  # bands are stored in a signed BIGINT
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words(title: str) -> list[str]:

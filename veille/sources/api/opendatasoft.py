@@ -7,7 +7,6 @@ closed, are read from its title and text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,6 +30,7 @@ from veille.sources.api.common import (
 )
 from veille.sources.dates import extract_deadline
 from veille.sources.fetch import Fetcher, FetchResult
+from veille.sources.folding import fold
 from veille.sources.items import CollectedItem, SourceTask
 from veille.sources.normalize import (
     clean_text,
@@ -89,14 +89,14 @@ def _ods_item(
     chapo, introduction = _str(record.get("chapo")), _str(record.get("introduction"))
     text = "\n".join(t for t in (html_to_text(chapo), html_to_text(introduction)) if t)
     info = extract_deadline(f"{title}\n{text}", today=today)
-    folded_title, folded_text = _fold(title), _fold(text)
+    folded_title, folded_text = fold(title), fold(text)
     closed = (
         info.closed
         or bool(_CLOSED_TITLE.search(folded_title))
         or bool(_CLOSED_TEXT.search(folded_text))
     )
     url = _http_url(record.get("url"))
-    is_call = _fold(_str(record.get("type"))).startswith("appel")
+    is_call = fold(_str(record.get("type"))).startswith("appel")
     published = _first(record, "date_publication", "date_modification")
     return CollectedItem(
         title=title,
@@ -118,11 +118,6 @@ def _tags(value: object) -> list[str]:
     if isinstance(value, str):
         return _unique([clean_text(part) for part in value.split(";")])
     return _names(value)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 ADAPTER = Adapter(ODS_LABEL, parse_opendatasoft, _connect_open, _first_url_opendatasoft)
