@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Database
 from veille.models import Item, Sighting, Source
+from veille.sources import similar
 from veille.sources.dedupe import split_sighting, store_items
 from veille.sources.items import CollectedItem
 from veille.triage.decisions import accept, reject
@@ -223,3 +225,48 @@ def test_staff_can_split_a_wrong_merge_and_it_stays_split(db: Database) -> None:
         assert [s.source.slug for s in merged.sightings] == ["a"]
         assert new.status == "new" and new.deadline is not None
         assert [d.action for d in merged.decisions] == ["split"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "dates_agree", "same"),
+    [
+        (
+            "Appel à projets « Jeunesse VI » pour l'action extérieure des collectivités",
+            "Appel à projets Jeunesse VI de l'action extérieure des collectivités : date prolongée",
+            False,
+            True,
+        ),
+        ("Initiatives OSC 2027", "AFD — Initiatives OSC 2027 : appel à propositions", None, True),
+        (
+            "Appel à initiatives « Centres de santé ruraux » au Tchad",
+            "Appel à initiatives « Centres de santé ruraux » au Togo",
+            True,
+            False,
+        ),
+        (
+            "« Caisses de solidarité » aux Comores : gouvernance locale",
+            "« Fours solaires » au Cameroun : gouvernance locale",
+            True,
+            False,
+        ),
+        ("Appel à projets Jeunesse 2025", "Appel à projets Jeunesse 2026", True, False),
+        (
+            "Festival des Solidarités",
+            "Festival des Solidarités à Toulouse : le programme complet",
+            None,
+            False,
+        ),
+        (
+            "Festival des Solidarités",
+            "Festival des Solidarités à Toulouse : le programme complet",
+            True,
+            True,
+        ),
+    ],
+)
+def test_which_titles_name_the_same_call(
+    a: str, b: str, dates_agree: bool | None, same: bool
+) -> None:
+    first, second = similar.Title(a), similar.Title(b)
+    assert similar.same_thing(first, second, dates_agree=dates_agree, funders_agree=None) is same
+    assert similar.same_thing(second, first, dates_agree=dates_agree, funders_agree=None) is same

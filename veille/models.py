@@ -173,6 +173,7 @@ class Item(Base):
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="Decision.id"
     )
+    title_bands: Mapped[list[TitleBand]] = relationship(cascade="all, delete-orphan")
 
     @property
     def display_title(self) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from veille.errors import InvalidTransition, NotFound
-from veille.models import Decision, Item, Sighting, Source, TitleBand
+from veille.models import Decision, Item, Sighting, Source, Tag, TitleBand
 from veille.sources import similar
 from veille.sources.items import DETAIL_READ, CollectedItem
 from veille.sources.normalize import canonical_url, infer_kind
@@ -32,9 +32,25 @@ class StoreStats:
     unchanged: int = 0
 
 
-def entry_key(collected: CollectedItem) -> str:
+@dataclass(slots=True)
+class _Entry:
+    """A collected item with what matching needs, computed once."""
+
+    data: CollectedItem
+    url: str | None
+    key: str
+    title: similar.Title
+
+
+def _prepare(collected: CollectedItem) -> _Entry:
+    url = canonical_url(collected.url) if collected.url else None
+    return _Entry(collected, url, entry_key(collected, url), similar.Title(collected.title))
+
+
+def entry_key(collected: CollectedItem, url: str | None = None) -> str:
     """Stable identity of an entry within its source."""
-    basis = collected.guid or canonical_url(collected.url or "") or collected.title.casefold()
+    url = url or (canonical_url(collected.url) if collected.url else None)
+    basis = collected.guid or url or collected.title.casefold()
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:40]
 
 
@@ -42,43 +58,63 @@ def store_items(
     session: Session, source: Source, collected: list[CollectedItem], *, now: datetime
 ) -> StoreStats:
     stats = StoreStats()
-    seen_keys: set[str] = set()
-    for entry in collected:
-        key = entry_key(entry)
-        if key in seen_keys:  # the same entry twice in one feed
-            continue
-        seen_keys.add(key)
-        sighting = session.scalar(
-            select(Sighting).where(Sighting.source_id == source.id, Sighting.key == key)
-        )
-        if sighting is not None:
-            _note_detail(sighting, entry, now=now)
-            changed = _refresh(sighting, entry, now=now)
-            if changed:
-                stats.updated += 1
+    entries = list({e.key: e for e in map(_prepare, reversed(collected))}.values())[::-1]
+    known = _sightings_by_key(session, source, [e.key for e in entries])
+    tags = get_or_create_tags(session, source.tags)
+    # Items created in this batch, by URL and GUID. Lookups below do not flush (one flush per
+    # entry would dominate the cost); they only need the database for *other* sources.
+    batch: dict[str, Item] = {}
+    with session.no_autoflush:
+        for entry in entries:
+            sighting = known.get(entry.key)
+            if sighting is not None:
+                _note_detail(sighting, entry.data, now=now)
+                if _refresh(sighting, entry.data, now=now):
+                    stats.updated += 1
+                else:
+                    stats.unchanged += 1
+                continue
+            item = (
+                _in_batch(batch, entry)
+                or _find_relayed(session, entry)
+                or _find_similar(session, source, entry)
+            )
+            if item is None:
+                item = _new_item(session, source, entry, tags, now=now)
+                stats.new += 1
             else:
-                stats.unchanged += 1
-            continue
-        item = _find_relayed(session, entry) or _find_similar(session, source, entry)
-        if item is None:
-            item = _new_item(session, source, entry, now=now)
-            stats.new += 1
-        else:
-            stats.updated += 1
-        sighting = _add_sighting(session, item, source, entry, key, now=now)
-        _note_detail(sighting, entry, now=now)
-        _apply_deadline(item)
+                stats.updated += 1
+            batch.update({k: item for k in (entry.url, entry.data.guid) if k})
+            sighting = _add_sighting(session, item, source, entry, now=now)
+            _note_detail(sighting, entry.data, now=now)
+            _apply_deadline(item)
     session.flush()
     return stats
 
 
-def _find_relayed(session: Session, entry: CollectedItem) -> Item | None:
-    url = canonical_url(entry.url or "") if entry.url else None
+def _in_batch(batch: dict[str, Item], entry: _Entry) -> Item | None:
+    for key in (entry.url, entry.data.guid):
+        if key and key in batch:
+            return batch[key]
+    return None
+
+
+def _sightings_by_key(session: Session, source: Source, keys: list[str]) -> dict[str, Sighting]:
+    found: dict[str, Sighting] = {}
+    for start in range(0, len(keys), 500):  # bounded IN lists
+        chunk = keys[start : start + 500]
+        query = select(Sighting).where(Sighting.source_id == source.id, Sighting.key.in_(chunk))
+        found.update((s.key, s) for s in session.scalars(query))
+    return found
+
+
+def _find_relayed(session: Session, entry: _Entry) -> Item | None:
+    url, guid = entry.url, entry.data.guid
     conditions = []
     if url:
         conditions.append(Sighting.canonical_url == url)
-    if entry.guid:
-        conditions.append(Sighting.guid == entry.guid)
+    if guid:
+        conditions.append(Sighting.guid == guid)
     if not conditions:
         return None
     sighting = session.scalars(
@@ -87,25 +123,35 @@ def _find_relayed(session: Session, entry: CollectedItem) -> Item | None:
     return sighting.item if sighting else None
 
 
-def _find_similar(session: Session, source: Source, entry: CollectedItem) -> Item | None:
-    keys = similar.bands(entry.title)
+def _find_similar(session: Session, source: Source, entry: _Entry) -> Item | None:
+    title = entry.title
+    keys = title.bands
     if not keys:
         return None
     candidate_ids = session.scalars(
         select(TitleBand.item_id).where(TitleBand.band.in_(keys)).distinct().limit(50)
     ).all()
+    if not candidate_ids:
+        return None
+    # A source does not relay itself: two of its entries are two things.
+    own = set(
+        session.scalars(
+            select(Sighting.item_id).where(
+                Sighting.item_id.in_(candidate_ids), Sighting.source_id == source.id
+            )
+        )
+    )
     best: tuple[float, Item] | None = None
-    for item in session.scalars(select(Item).where(Item.id.in_(candidate_ids))):
-        if any(s.source_id == source.id for s in item.sightings):
-            continue  # a source does not relay itself: two entries there are two things
+    for item in session.scalars(select(Item).where(Item.id.in_(set(candidate_ids) - own))):
+        other = similar.Title(item.title)
         if not similar.same_thing(
-            entry.title,
-            item.title,
-            dates_agree=_agree_dates(entry, item),
-            funders_agree=_agree_funders(entry, item),
+            title,
+            other,
+            dates_agree=_agree_dates(entry.data, item),
+            funders_agree=_agree_funders(entry.data, item),
         ):
             continue
-        score = similar.similarity(entry.title, item.title)
+        score = similar.similarity(title, other)
         if best is None or score > best[0]:
             best = (score, item)
     return best[1] if best else None
@@ -120,19 +166,17 @@ def _agree_dates(entry: CollectedItem, item: Item) -> bool | None:
 def _agree_funders(entry: CollectedItem, item: Item) -> bool | None:
     if not entry.funder or not item.funder:
         return None
-    return similar.similarity(entry.funder, item.funder) >= 80
+    return similar.similarity(similar.Title(entry.funder), similar.Title(item.funder)) >= 80
 
 
-def _index_title(session: Session, item: Item) -> None:
-    for band in similar.bands(item.title):
-        session.add(TitleBand(item_id=item.id, band=band))
-
-
-def _new_item(session: Session, source: Source, entry: CollectedItem, *, now: datetime) -> Item:
+def _new_item(
+    session: Session, source: Source, prepared: _Entry, tags: list[Tag], *, now: datetime
+) -> Item:
+    entry = prepared.data
     item = Item(
         title=entry.title,
         url=entry.url,
-        canonical_url=canonical_url(entry.url or "") if entry.url else None,
+        canonical_url=prepared.url,
         summary=entry.summary,
         body=entry.body,
         published_at=entry.published_at,
@@ -149,10 +193,9 @@ def _new_item(session: Session, source: Source, entry: CollectedItem, *, now: da
         created_at=now,
         updated_at=now,
     )
-    item.tags = get_or_create_tags(session, source.tags)
+    item.tags = list(tags)
+    item.title_bands = [TitleBand(band=band) for band in prepared.title.bands]
     session.add(item)
-    session.flush()  # its id, for the title index
-    _index_title(session, item)
     return item
 
 
@@ -160,17 +203,17 @@ def _add_sighting(
     session: Session,
     item: Item,
     source: Source,
-    entry: CollectedItem,
-    key: str,
+    prepared: _Entry,
     *,
     now: datetime,
 ) -> Sighting:
+    entry = prepared.data
     sighting = Sighting(
         source=source,
-        key=key,
+        key=prepared.key,
         guid=entry.guid,
         url=entry.url,
-        canonical_url=canonical_url(entry.url or "") if entry.url else None,
+        canonical_url=prepared.url,
         title=entry.title,
         deadline=entry.deadline,
         first_seen_at=now,
@@ -254,7 +297,8 @@ def split_sighting(
     entry = CollectedItem(
         title=sighting.title, url=sighting.url, guid=sighting.guid, deadline=sighting.deadline
     )
-    new = _new_item(session, source, entry, now=now)
+    tags = get_or_create_tags(session, source.tags)
+    new = _new_item(session, source, _prepare(entry), tags, now=now)
     sighting.item = new  # moved, not orphaned: the delete-orphan cascade leaves it alone
     session.flush()
     _apply_deadline(item)

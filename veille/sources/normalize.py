@@ -225,20 +225,28 @@ _INVISIBLE = ("script", "style", "noscript", "template", "head", "title", "ifram
 _SPACES = re.compile(r"[^\S\n]+")
 
 
+# Spaces, controls and format characters live in the first two planes and in plane 14
+# (tags); scanning those is enough and keeps the import fast.
+_PLANES = (range(0xD800), range(0xE000, 0x20000), range(0xE0000, 0xE1000))
+
+
+def _char_class(categories: tuple[str, ...], keep: str = "") -> re.Pattern[str]:
+    chars = (chr(c) for plane in _PLANES for c in plane)
+    members = "".join(re.escape(c) for c in chars
+                      if unicodedata.category(c) in categories and c not in keep)
+    return re.compile(f"[{members}]")
+
+
+# Built once at import: one regex pass instead of a Python loop per character.
+_TO_SPACE = _char_class(("Zs", "Zl", "Zp", "Cc"), keep="\n\t")
+_TO_DROP = _char_class(("Cf",))
+
+
 def _strip_controls(text: str) -> str:
     """Unicode spaces (no-break, the narrow no-break before French ":;?!", thin...) and
     control characters become plain spaces; format characters (zero-width space, soft
-    hyphen, BOM) disappear."""
-    out = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char in "\n\t":
-            out.append(char)
-        elif category in ("Zs", "Zl", "Zp") or category == "Cc":
-            out.append(" ")
-        elif category not in ("Cf", "Cs"):
-            out.append(char)
-    return "".join(out)
+    hyphen, BOM) disappear. Lone surrogates are removed by `_scrub` beforehand."""
+    return _TO_DROP.sub("", _TO_SPACE.sub(" ", text))
 
 
 # Marks the line breaks the markup asks for, while newlines of the HTML source (which a
@@ -247,7 +255,7 @@ _BREAK = "\x00"
 
 
 def _soup_text(html: str) -> str:
-    soup = BeautifulSoup(html.replace(_BREAK, ""), "html.parser")
+    soup = BeautifulSoup(html.replace(_BREAK, ""), "lxml")
     for node in soup.find_all(_INVISIBLE):
         node.decompose()
     for node in soup.find_all(True):
@@ -263,10 +271,15 @@ def _soup_text(html: str) -> str:
 
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment (one line per block), for summaries and matching."""
-    try:
-        text = _soup_text(_scrub(html))
-    except Exception:  # html.parser gives up on some malformed markup; keep the words
-        text = html_lib.unescape(re.sub(r"<[^>]*>", " ", _scrub(html)))
+    if "<" not in html and "&" not in html:
+        # Already plain (most feed titles and many summaries): no tree to build. As in a
+        # browser, source newlines are spaces.
+        text = _scrub(html).replace("\n", " ")
+    else:
+        try:
+            text = _soup_text(_scrub(html))
+        except Exception:  # html.parser gives up on some malformed markup; keep the words
+            text = html_lib.unescape(re.sub(r"<[^>]*>", " ", _scrub(html)))
     text = _strip_controls(text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

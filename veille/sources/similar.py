@@ -1,21 +1,30 @@
-"""Near-duplicate titles: MinHash signatures cut into bands (LSH), confirmed by rapidfuzz.
+"""Near-duplicate titles: MinHash signatures cut into bands (LSH) find candidates in the
+database by an indexed lookup; a stricter comparison of the words then decides.
 
-Two relays of the same call ("Appel à projets Jeunesse VI : date limite prolongée" and
-"AAP « Jeunesse VI » de la DAECT") share few exact words but most significant ones.
+A relay of a call usually *adds* words to its title ("… : date limite prolongée", "AFD —
+…") and rarely *replaces* one; two different calls of one programme differ by a word on
+each side ("… au Tchad" / "… au Togo", "… 2025" / "… 2026"). So the words one title has
+and the other lacks must all be on one side; when the shorter title covers little of the
+longer one, the deadline or the funder must agree too. A wrongly merged item would hide a
+call from staff, a missed merge only shows it twice: when in doubt, keep them apart.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+from dataclasses import dataclass
+from functools import cached_property
 
 from rapidfuzz import fuzz
 
 from veille.sources.folding import fold
 
-BANDS, ROWS = 8, 2  # 16 hashes; Jaccard 0.5 -> found with p = 1 - (1 - 0.5**2)**8 = 0.90
+BANDS, ROWS = 10, 3  # 30 hashes; Jaccard 0.7 -> candidate with p = 1 - (1 - 0.7**3)**10 = 0.99
+# Words that say nothing of which call it is: articles, and the genre or relay noise.
 STOPWORDS = frozenset(
-    {
+    [
         "a",
         "au",
         "aux",
@@ -61,26 +70,73 @@ STOPWORDS = frozenset(
         "to",
         "in",
         "on",
-    }
+        "appel",
+        "appels",
+        "projet",
+        "projets",
+        "aap",
+        "ami",
+        "candidature",
+        "candidatures",
+        "proposition",
+        "propositions",
+        "manifestation",
+        "interet",
+        "call",
+        "date",
+        "dates",
+        "limite",
+        "prolongee",
+        "prolonge",
+        "report",
+        "reportee",
+        "nouveau",
+        "nouvelle",
+        "edition",
+    ]
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _MASK = (1 << 63) - 1  # bands are stored in a signed BIGINT
+_SAME_WORD = 85  # "collectivite" ~ "collectivites", "solidarite" ~ "solidarites"
 
 
-def words(title: str) -> list[str]:
-    return [w for w in _WORD.findall(fold(title)) if w not in STOPWORDS]
+@dataclass(frozen=True)
+class Title:
+    """A title prepared once for all the comparisons it takes part in."""
+
+    text: str
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(w for w in _WORD.findall(fold(self.text)) if w not in STOPWORDS)
+
+    @cached_property
+    def numbers(self) -> frozenset[str]:
+        return frozenset(w for w in self.words if w.isdigit())
+
+    @cached_property
+    def sorted_text(self) -> str:
+        return " ".join(sorted(self.words))
+
+    @cached_property
+    def bands(self) -> list[int]:
+        return bands(self)
 
 
-def _hash(word: str, seed: int) -> int:
-    digest = hashlib.blake2b(word.encode(), digest_size=8, salt=seed.to_bytes(8, "little"))
-    return int.from_bytes(digest.digest(), "little")
+# MinHash permutations: one stable hash per word, then h_i(x) = (a_i * x + b_i) mod p, the
+# classic universal family; far cheaper than one cryptographic hash per word and seed.
+_PRIME = (1 << 61) - 1
+_rng = random.Random(20261122)  # fixed: bands stored in the database must stay comparable
+_PERMUTATIONS = [(_rng.randrange(1, _PRIME), _rng.randrange(_PRIME)) for _ in range(BANDS * ROWS)]
 
 
-def bands(title: str) -> list[int]:
-    tokens = set(words(title))
-    if len(tokens) < 2:  # too short to say anything about similarity
+def bands(title: str | Title) -> list[int]:
+    """The title's LSH band keys (empty for a title too short to compare)."""
+    words = (title if isinstance(title, Title) else Title(title)).words
+    if len(words) < 2:  # too short to say anything about similarity
         return []
-    signature = [min(_hash(t, seed) for t in tokens) for seed in range(BANDS * ROWS)]
+    hashes = [_word_hash(w) for w in words]
+    signature = [min((a * x + b) % _PRIME for x in hashes) for a, b in _PERMUTATIONS]
     result = []
     for band in range(BANDS):
         rows = signature[band * ROWS : (band + 1) * ROWS]
@@ -89,25 +145,32 @@ def bands(title: str) -> list[int]:
     return result
 
 
-def numbers(title: str) -> set[str]:
-    return {w for w in words(title) if w.isdigit()}
+def _word_hash(word: str) -> int:
+    digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % _PRIME
 
 
-def similarity(a: str, b: str) -> float:
-    return fuzz.token_set_ratio(" ".join(words(a)), " ".join(words(b)))
+def _only_in(a: frozenset[str], b: frozenset[str]) -> set[str]:
+    """Words of `a` that no word of `b` resembles."""
+    return {w for w in a - b if not any(fuzz.ratio(w, o) >= _SAME_WORD for o in b - a)}
 
 
-def same_thing(a: str, b: str, *, dates_agree: bool | None, funders_agree: bool | None) -> bool:
-    """Do two titles name the same call? Years and numbers must not contradict each other
-    ("Jeunesse 2025" is not "Jeunesse 2026"); a borderline score needs another agreement."""
-    na, nb = numbers(a), numbers(b)
-    if na and nb and na != nb:
+def similarity(a: Title, b: Title) -> float:
+    """How alike two titles are (0-100), to pick the best of several candidates."""
+    return fuzz.token_sort_ratio(a.sorted_text, b.sorted_text)
+
+
+def same_thing(a: Title, b: Title, *, dates_agree: bool | None, funders_agree: bool | None) -> bool:
+    """Do two titles name the same thing? Deadlines may differ (relays extend them), and
+    funders are written many ways ("AFD", "Agence française de développement"): agreeing
+    helps, differing proves nothing."""
+    if a.numbers and b.numbers and a.numbers != b.numbers:
+        return False  # "Jeunesse 2025" is not "Jeunesse 2026"
+    only_a, only_b = _only_in(a.words, b.words), _only_in(b.words, a.words)
+    shared = len(a.words) - len(only_a)
+    if shared < 2:
         return False
-    if funders_agree is False:
+    if only_a and only_b:  # each has words of its own: a place, a theme, another call
         return False
-    score = similarity(a, b)
-    if score >= 90:  # relays often extend the deadline: a different date does not veto
-        return True
-    if score >= 75:
-        return bool(dates_agree) or bool(funders_agree)
-    return False
+    covered = shared / max(len(a.words), len(b.words))
+    return covered >= 0.6 or bool(dates_agree) or bool(funders_agree)
