@@ -76,6 +76,7 @@ def test_one_edition_from_feed_to_inboxes(
         call["kind"] == "appel" and call["status"] == "new" and call["source"] == "meae-actualites"
     )
     assert call["tags"] == ["coopération décentralisée"]
+    assert call["deadline_source"] == "meae-actualites"
     news = next(i for i in items if "CNCD" in i["title"])
     assert "<" not in news["summary"]  # plain text, no markup
 

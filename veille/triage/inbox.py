@@ -26,6 +26,7 @@ def list_items(
         selectinload(Item.source),
         selectinload(Item.bulletin),
         selectinload(Item.sightings).selectinload(Sighting.source),
+        selectinload(Item.deadline_source),
     )
     if status is not None:
         if status not in STATUSES:
@@ -53,6 +54,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "kind": item.kind,
         "published_at": _iso(item.published_at),
         "deadline": _iso(item.deadline),
+        "deadline_source": item.deadline_source.slug if item.deadline_source else None,
         "closed": item.closed,
         "summary": item.display_summary,
         "tags": [t.name for t in item.tags],
