@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from veille.errors import InvalidTransition, NotFound
@@ -21,6 +21,7 @@ from veille.sources.items import DETAIL_READ, CollectedItem
 from veille.sources.normalize import canonical_url, infer_kind
 from veille.tags import get_or_create_tags
 
+MAX_CANDIDATES = 20  # near-duplicate candidates compared per new entry, the closest first
 # Fields staff may edit; a change at the source is shown, never written over their choice.
 WATCHED_FIELDS = ("title", "summary")
 
@@ -128,21 +129,21 @@ def _find_similar(session: Session, source: Source, entry: _Entry) -> Item | Non
     keys = title.bands
     if not keys:
         return None
-    candidate_ids = session.scalars(
-        select(TitleBand.item_id).where(TitleBand.band.in_(keys)).distinct().limit(50)
-    ).all()
-    if not candidate_ids:
-        return None
-    # A source does not relay itself: two of its entries are two things.
-    own = set(
-        session.scalars(
-            select(Sighting.item_id).where(
-                Sighting.item_id.in_(candidate_ids), Sighting.source_id == source.id
-            )
-        )
+    # Two shared bands at least: one alone is often a chance collision of common words.
+    candidates = (
+        select(TitleBand.item_id)
+        .where(TitleBand.band.in_(keys))
+        .group_by(TitleBand.item_id)
+        .having(func.count() >= 2)
+        .order_by(func.count().desc())
+        .limit(MAX_CANDIDATES)
     )
+    # A source does not relay itself: two of its entries are two things.
+    own = exists().where(Sighting.item_id == Item.id, Sighting.source_id == source.id)
     best: tuple[float, Item] | None = None
-    for item in session.scalars(select(Item).where(Item.id.in_(set(candidate_ids) - own))):
+    for item in session.scalars(
+        select(Item).where(Item.id.in_(candidates.scalar_subquery()), ~own)
+    ):
         other = similar.Title(item.title)
         if not similar.same_thing(
             title,

@@ -97,7 +97,6 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _MASK = (1 << 63) - 1  # bands are stored in a signed BIGINT
-_SAME_WORD = 85  # "collectivite" ~ "collectivites", "solidarite" ~ "solidarites"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class Title:
 
     @cached_property
     def words(self) -> frozenset[str]:
-        return frozenset(w for w in _WORD.findall(fold(self.text)) if w not in STOPWORDS)
+        return frozenset(_stem(w) for w in _WORD.findall(fold(self.text)) if w not in STOPWORDS)
 
     @cached_property
     def numbers(self) -> frozenset[str]:
@@ -150,9 +149,11 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(digest, "little") % _PRIME
 
 
-def _only_in(a: frozenset[str], b: frozenset[str]) -> set[str]:
-    """Words of `a` that no word of `b` resembles."""
-    return {w for w in a - b if not any(fuzz.ratio(w, o) >= _SAME_WORD for o in b - a)}
+def _stem(word: str) -> str:
+    """Plural and singular alike: "collectivites" ~ "collectivite", "reseaux" ~ "reseau"."""
+    if len(word) > 3 and word[-1] in "sx" and not word.isdigit():
+        return word[:-1]
+    return word
 
 
 def similarity(a: Title, b: Title) -> float:
@@ -166,7 +167,7 @@ def same_thing(a: Title, b: Title, *, dates_agree: bool | None, funders_agree: b
     helps, differing proves nothing."""
     if a.numbers and b.numbers and a.numbers != b.numbers:
         return False  # "Jeunesse 2025" is not "Jeunesse 2026"
-    only_a, only_b = _only_in(a.words, b.words), _only_in(b.words, a.words)
+    only_a, only_b = a.words - b.words, b.words - a.words
     shared = len(a.words) - len(only_a)
     if shared < 2:
         return False
