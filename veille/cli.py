@@ -15,13 +15,13 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
-from rich.table import Column, Table
+from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from veille.config import Settings, get_settings
-from veille.db import make_engine, make_sessionmaker, session_scope
+from veille.db import make_engine, make_sessionmaker, schema_is_current, session_scope
 from veille.errors import VeilleError
 
 app = typer.Typer(
@@ -60,8 +60,14 @@ def _print_json(data: Any) -> None:
 
 def _sessions(settings: Settings, *, require_schema: bool = True) -> sessionmaker[Session]:
     engine = make_engine(settings.database_url)
-    if require_schema and not inspect(engine).has_table("alembic_version"):
-        raise VeilleError("La base de données n'est pas initialisée : lancez « veille init ».")
+    if require_schema:
+        if not inspect(engine).has_table("alembic_version"):
+            raise VeilleError("La base de données n'est pas initialisée : lancez « veille init ».")
+        if not schema_is_current(engine):
+            raise VeilleError(
+                "La base de données date d'une version précédente de veille : "
+                "lancez « veille init » pour la mettre à jour."
+            )
     return make_sessionmaker(engine)
 
 
@@ -161,26 +167,18 @@ def sources_list(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json(rows)
         return
-    table = Table(
-        Column("source", no_wrap=True),
-        "type",
-        "état",
-        "dernier succès",
-        "éléments",
-        "prochaine",
-        "problème",
-    )
     for r, s in zip(rows, sources, strict=True):
-        table.add_row(
-            r["slug"],
-            r["kind"],
-            r["status"],
-            _local(s.last_success_at),
-            "—" if r["items_last_seen"] is None else str(r["items_last_seen"]),
-            _local(s.next_fetch_at),
-            r["last_error"] or r["warning"] or "",
+        # One short block per source: readable in any terminal, even a narrow one.
+        seen = "—" if r["items_last_seen"] is None else str(r["items_last_seen"])
+        out.print(f"[bold]{r['slug']}[/] ({r['kind']}) — {r['status']}")
+        out.print(
+            f"  dernier succès : {_local(s.last_success_at)} · éléments : {seen} · "
+            f"prochaine collecte : {_local(s.next_fetch_at)}",
+            markup=False,
         )
-    out.print(table)
+        problem = r["last_error"] or r["warning"]
+        if problem:
+            out.print(f"  problème : {problem}", markup=False)
 
 
 @sources_app.command("check")
