@@ -49,3 +49,20 @@ def test_environment_overrides_the_toml_file(
     assert settings.database_url == "postgresql://veille@db/veille"
     assert settings.base_url == "https://veille.oc.org"
     get_settings.cache_clear()
+
+
+def test_an_outdated_database_asks_for_init(
+    veille_env: Path, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import text
+
+    assert run(capsys, "init")[0] == 0
+    with db.engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    try:
+        code, _, err = run(capsys, "items", "list")
+    finally:  # the PostgreSQL database is shared by the whole session
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert code == 1 and "lancez « veille init » pour la mettre à jour" in err
