@@ -65,6 +65,7 @@ if str(ROOT) not in sys.path:
 from tests.loopback import LoopbackServer  # noqa: E402
 from veille.config import Settings  # noqa: E402
 from veille.db import session_scope  # noqa: E402
+from veille.digest.render import MONTHS_FR  # noqa: E402
 from veille.models import Item, Sighting, Source, utcnow  # noqa: E402
 from veille.setup import initialise  # noqa: E402
 from veille.sources.collect import (  # noqa: E402
@@ -326,20 +327,7 @@ PUBLICS = (
     "groupements d'agriculteurs",
     "coopératives",
 )
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+MONTHS = MONTHS_FR
 SENTENCES = (
     "Ce dispositif soutient les projets de {theme} portés par des {public} {place}.",
     "Les dossiers sont déposés en ligne ; un accompagnement est proposé par le réseau "

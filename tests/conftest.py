@@ -123,7 +123,7 @@ class _KeepHandler:
         return "250 OK"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -134,7 +134,7 @@ def smtp_server() -> Iterator[SmtpSink]:
     """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts."""
     from aiosmtpd.controller import Controller
 
-    sink = SmtpSink(host="127.0.0.1", port=_free_port())
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
     controller = Controller(_KeepHandler(sink), hostname=sink.host, port=sink.port)
     controller.start()
     yield sink

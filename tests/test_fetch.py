@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import socket
 import threading
 import tracemalloc
 import zlib
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests import loopback
+from tests.conftest import free_port
 from tests.loopback import LoopbackServer, respond
 from veille.sources.fetch import Fetcher, FetchError, FetchPolicy, FetchResult
 
@@ -55,12 +55,6 @@ def fetch_error(url: str, policy: FetchPolicy | None = None, **kwargs: Any) -> F
     with pytest.raises(FetchError) as caught:
         fetch(url, policy, **kwargs)
     return caught.value
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -285,7 +279,8 @@ def test_retry_after_as_http_date_on_503(http_server: LoopbackServer) -> None:
 
 
 def test_connection_refused_is_a_network_error() -> None:
-    error = fetch_error(f"http://127.0.0.1:{closed_port()}/", make_policy(retries=1))
+    port = free_port()  # nobody listens there
+    error = fetch_error(f"http://127.0.0.1:{port}/", make_policy(retries=1))
 
     assert error.kind == "network" and error.status is None
     assert str(error) == "Impossible de joindre le site (connexion refusée)."

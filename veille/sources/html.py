@@ -444,12 +444,7 @@ async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest
         task.url, etag=task.etag, last_modified=task.last_modified, respect_robots=True
     )
     if first.not_modified:
-        return Harvest(
-            not_modified=True,
-            etag=first.etag,
-            last_modified=first.last_modified,
-            hint_seconds=first.max_age,
-        )
+        return Harvest.unchanged(first)
     items, problems = await _read_listing(task, fetcher, first, select, today=today)
     detail = task.rules.get("detail")
     if (select.get("follow") or task.rules.get("follow")) and isinstance(detail, dict) and detail:

@@ -35,12 +35,7 @@ _clean = lru_cache(maxsize=1024)(clean_text)
 async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
     result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
     if result.not_modified:
-        return Harvest(
-            not_modified=True,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            hint_seconds=result.max_age,
-        )
+        return Harvest.unchanged(result)
     now = datetime.combine(today, time(0, 0), tzinfo=PARIS)
     items = parse_ics(
         result.content,

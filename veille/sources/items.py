@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from veille.sources.fetch import FetchResult
 
 KINDS = ("appel", "actualite", "offre", "evenement", "annonce")
 DETAIL_READ = "detail_read"  # key of `extra`: the item's detail page was read this run
@@ -56,3 +59,13 @@ class Harvest:
     last_modified: str | None = None
     problem: str | None = None  # readable with defects (bozo feed, some pages failed...)
     hint_seconds: float | None = None  # the server's own pacing hint (ttl, max-age)
+
+    @classmethod
+    def unchanged(cls, result: FetchResult) -> Harvest:
+        """The server answered 304: nothing to parse, validators and pacing kept."""
+        return cls(
+            not_modified=True,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            hint_seconds=result.max_age,
+        )

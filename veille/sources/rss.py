@@ -41,12 +41,7 @@ class ParsedFeed:
 async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest:
     result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
     if result.not_modified:
-        return Harvest(
-            not_modified=True,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            hint_seconds=result.max_age,
-        )
+        return Harvest.unchanged(result)
     feed = parse_feed(result.content, url=result.url, today=today, charset=result.charset)
     hints = [h for h in (feed.ttl_seconds, result.max_age) if h]
     return Harvest(
