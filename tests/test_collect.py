@@ -12,6 +12,7 @@ from tests.conftest import Database
 from tests.loopback import LoopbackServer
 from veille.config import Settings
 from veille.models import Item, Source
+from veille.sources import offload
 from veille.sources.collect import check_source, claim_sources, collect, sync_sources
 from veille.sources.health import LAYOUT_CHANGED, record_success, status_label
 from veille.sources.spec import SourceSpec
@@ -196,3 +197,27 @@ def test_detail_pages_over_the_cap_are_read_at_later_runs(
     with db.session() as session:
         deadlines = session.scalars(select(Item.deadline)).all()
         assert len(deadlines) == 3 and all(d is not None for d in deadlines)
+
+
+def test_a_big_cycle_parses_in_worker_processes_with_the_same_result(
+    db: Database, http_server: LoopbackServer
+) -> None:
+    sources = offload.MIN_SOURCES_FOR_POOL + 1
+    assert offload.pool_size(sources) >= 2  # the machines have two cores
+    for n in range(sources):
+        # Distinct calls (a number of their own), or dedupe would rightly merge them.
+        feed = (
+            FEED.replace(b"meae-", f"s{n}-".encode())
+            .replace(b"/fr/", f"/fr/{n}/".encode())
+            .replace(b"</title>", f" n{n} {n}</title>".encode())
+        )
+        http_server.add(f"/feed{n}.xml", feed, content_type="application/rss+xml")
+    with db.sessions.begin() as session:
+        sync_sources(
+            session, [spec(f"s{n}", http_server.url(f"/feed{n}.xml")) for n in range(sources)]
+        )
+    reports = collect(db.sessions, settings(db), now=NOW)
+    assert len(reports) == sources and all(r.ok and r.new == 3 for r in reports)
+    with db.session() as session:
+        deadlines = session.scalars(select(Item.deadline).where(Item.deadline.is_not(None)))
+        assert len(deadlines.all()) == sources  # one dated call per feed, parsed in a worker

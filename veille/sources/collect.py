@@ -25,6 +25,7 @@ from veille.sources import health
 from veille.sources.dedupe import StoreStats, store_items
 from veille.sources.fetch import Fetcher, FetchError, FetchPolicy
 from veille.sources.items import Harvest, SourceTask
+from veille.sources.offload import parsing_pool, pool_size
 from veille.sources.spec import SourceSpec
 
 LEASE = timedelta(minutes=15)  # a worker that dies mid-cycle frees its sources after this
@@ -226,21 +227,22 @@ async def _run(
 ) -> list[SourceReport]:
     today = paris_today(now)
     reports: list[SourceReport] = []
-    async with Fetcher(policy) as fetcher:
+    with parsing_pool(pool_size(len(tasks))):
+        async with Fetcher(policy) as fetcher:
 
-        async def one(task: SourceTask) -> tuple[SourceTask, Harvest | BaseException]:
-            try:
-                return task, await harvest_one(task, fetcher, today=today)
-            except Exception as exc:  # contained: recorded in the source's health
-                return task, exc
+            async def one(task: SourceTask) -> tuple[SourceTask, Harvest | BaseException]:
+                try:
+                    return task, await harvest_one(task, fetcher, today=today)
+                except Exception as exc:  # contained: recorded in the source's health
+                    return task, exc
 
-        for next_done in asyncio.as_completed([one(t) for t in tasks]):
-            task, outcome = await next_done
-            with session_scope(sessions) as session:
-                report = store_result(session, task, outcome, now=utcnow())
-            reports.append(report)
-            if on_done:
-                on_done(report)
+            for next_done in asyncio.as_completed([one(t) for t in tasks]):
+                task, outcome = await next_done
+                with session_scope(sessions) as session:
+                    report = store_result(session, task, outcome, now=utcnow())
+                reports.append(report)
+                if on_done:
+                    on_done(report)
     return reports
 
 

@@ -41,6 +41,7 @@ from veille.sources.normalize import (
     sanitize_html,
     truncate,
 )
+from veille.sources.offload import parse
 
 # Fields with a meaning of their own; any other field of the rules lands in `item.extra`.
 _FIELDS = frozenset(
@@ -479,10 +480,8 @@ async def _read_listing(
     problems: list[str] = []
     page, number = first, 1
     while True:
-        soup = parse_html(_decode(page))
-        base = _base_url(soup, page.url)
-        found, matched = _listing_items(
-            soup, base_url=base, rules=select, today=today, item_kind=task.item_kind
+        found, matched, next_url = await parse(
+            read_page, page.content, page.charset, page.url, select, today, task.item_kind
         )
         if number == 1 and matched == 0:
             problems.append(
@@ -501,7 +500,6 @@ async def _read_listing(
             )
         for item in found:
             _add_unique(items, item)
-        next_url = _next_url(soup, select.get("next"), base)
         if number >= max_pages or next_url is None or next_url in seen:
             break
         seen.add(next_url)
@@ -516,6 +514,24 @@ async def _read_listing(
         seen.add(final or next_url)
         number += 1
     return list(items.values()), problems
+
+
+def read_page(
+    content: bytes,
+    charset: str | None,
+    page_url: str,
+    select: dict[str, Any],
+    today: date,
+    item_kind: str | None,
+) -> tuple[list[CollectedItem], int, str | None]:
+    """One listing page: its items, how many elements the `item` selector matched, and the
+    next page's URL. Pure, so that it can run in a worker process."""
+    soup = parse_html(decode_bytes(content, charset))
+    base = _base_url(soup, page_url)
+    found, matched = _listing_items(
+        soup, base_url=base, rules=select, today=today, item_kind=item_kind
+    )
+    return found, matched, _next_url(soup, select.get("next"), base)
 
 
 def _next_url(soup: BeautifulSoup, spec: Any, base: str) -> str | None:
@@ -548,7 +564,8 @@ async def _follow(
     for item in items:
         page = cache.get(item.url or "")
         if isinstance(page, FetchResult):
-            item = apply_detail(
+            item = await parse(
+                apply_detail,
                 item,
                 _decode(page),
                 base_url=page.url,

@@ -18,6 +18,7 @@ from icalendar import Calendar, Component, Event
 from veille.sources.fetch import Fetcher
 from veille.sources.items import CollectedItem, Harvest, SourceTask
 from veille.sources.normalize import canonical_url, clean_text, decode_bytes, html_to_text, truncate
+from veille.sources.offload import parse
 
 PARIS = ZoneInfo("Europe/Paris")
 UNREADABLE = "Le fichier n'est pas un calendrier iCalendar lisible."
@@ -37,7 +38,8 @@ async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest
     if result.not_modified:
         return Harvest.unchanged(result)
     now = datetime.combine(today, time(0, 0), tzinfo=PARIS)
-    items = parse_ics(
+    items = await parse(
+        parse_ics,
         result.content,
         source_url=result.url,
         now=now,

@@ -232,8 +232,9 @@ _PLANES = (range(0xD800), range(0xE000, 0x20000), range(0xE0000, 0xE1000))
 
 def _char_class(categories: tuple[str, ...], keep: str = "") -> re.Pattern[str]:
     chars = (chr(c) for plane in _PLANES for c in plane)
-    members = "".join(re.escape(c) for c in chars
-                      if unicodedata.category(c) in categories and c not in keep)
+    members = "".join(
+        re.escape(c) for c in chars if unicodedata.category(c) in categories and c not in keep
+    )
     return re.compile(f"[{members}]")
 
 

@@ -25,6 +25,7 @@ from veille.sources.normalize import (
     sanitize_html,
     truncate,
 )
+from veille.sources.offload import parse
 
 
 class FeedError(ValueError):
@@ -42,7 +43,9 @@ async def harvest(task: SourceTask, fetcher: Fetcher, *, today: date) -> Harvest
     result = await fetcher.get(task.url, etag=task.etag, last_modified=task.last_modified)
     if result.not_modified:
         return Harvest.unchanged(result)
-    feed = parse_feed(result.content, url=result.url, today=today, charset=result.charset)
+    feed = await parse(
+        parse_feed, result.content, url=result.url, today=today, charset=result.charset
+    )
     hints = [h for h in (feed.ttl_seconds, result.max_age) if h]
     return Harvest(
         items=feed.items,
