@@ -110,3 +110,52 @@ def test_check_reports_a_broken_source_plainly(
     assert run(capsys, "init")[0] == 0
     code, _, err = run(capsys, "sources", "check", "gone")
     assert code == 1 and "404" in err and "Traceback" not in err
+
+
+def test_fetch_json_and_splitting_a_wrong_merge(
+    veille_env: Path,
+    http_server: LoopbackServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    http_server.add("/a.xml", FEED, content_type="application/rss+xml")
+    # A second site relays the call under another address and a longer title.
+    relay = (
+        FEED.replace(b"https://www.diplomatie.gouv.fr/fr/", b"https://relais.example/")
+        .replace(b"meae-", b"relais-")
+        .replace(b"collectivit\xc3\xa9s</title>", b"collectivit\xc3\xa9s (relais)</title>")
+    )
+    http_server.add("/b.xml", relay, content_type="application/rss+xml")
+    use_sources(
+        monkeypatch,
+        veille_env / "sources.toml",
+        "".join(
+            f'[[source]]\nslug = "{slug}"\nname = "{slug}"\nkind = "rss"\n'
+            f'url = "{http_server.url(path)}"\n\n'
+            for slug, path in (("a", "/a.xml"), ("b", "/b.xml"))
+        ),
+    )
+    assert run(capsys, "init")[0] == 0
+    code, out, _ = run(capsys, "fetch", "--source", "a", "--json")
+    assert code == 0 and json.loads(out)[0] == {
+        "slug": "a",
+        "ok": True,
+        "new": 3,
+        "updated": 0,
+        "seen": 3,
+        "not_modified": False,
+        "message": None,
+    }
+    run(capsys, "fetch", "--source", "b")
+    items = json.loads(run(capsys, "items", "list", "--json")[1])
+    call = next(i for i in items if "Jeunesse VI" in i["title"])
+    assert [s["source"] for s in call["sightings"]] == ["a", "b"]
+
+    code, out, _ = run(capsys, "items", "split", str(call["id"]), "--source", "b")
+    assert code == 0
+    new_id = int(out.strip())
+    items = {i["id"]: i for i in json.loads(run(capsys, "items", "list", "--json")[1])}
+    assert [s["source"] for s in items[call["id"]]["sightings"]] == ["a"]
+    assert [s["source"] for s in items[new_id]["sightings"]] == ["b"]
+    code, _, err = run(capsys, "items", "split", str(call["id"]), "--source", "b")
+    assert code == 1 and "n'a pas été vu dans la source « b »" in err
