@@ -8,11 +8,14 @@ and by the deadline or funder). A rejected item keeps its sightings: it never co
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
 
 from veille.errors import InvalidTransition, NotFound
 from veille.models import Decision, Item, Sighting, Source, Tag, TitleBand
@@ -21,6 +24,7 @@ from veille.sources.items import DETAIL_READ, CollectedItem
 from veille.sources.normalize import canonical_url, infer_kind
 from veille.tags import get_or_create_tags
 
+T = TypeVar("T")
 MAX_CANDIDATES = 20  # near-duplicate candidates compared per new entry, the closest first
 # Fields staff may edit; a change at the source is shown, never written over their choice.
 WATCHED_FIELDS = ("title", "summary")
@@ -61,9 +65,13 @@ def store_items(
     stats = StoreStats()
     entries = list({e.key: e for e in map(_prepare, reversed(collected))}.values())[::-1]
     known = _sightings_by_key(session, source, [e.key for e in entries])
+    fresh = [e for e in entries if e.key not in known]
+    # What other sources already have, looked up once for the whole batch.
+    relayed = _relayed(session, fresh)
+    candidates = _candidates(session, source, fresh)
     tags = get_or_create_tags(session, source.tags)
-    # Items created in this batch, by URL and GUID. Lookups below do not flush (one flush per
-    # entry would dominate the cost); they only need the database for *other* sources.
+    # Items created in this batch, by URL and GUID. Nothing below flushes per entry (that
+    # would dominate the cost): the lookups above only concern *other* sources.
     batch: dict[str, Item] = {}
     with session.no_autoflush:
         for entry in entries:
@@ -76,9 +84,9 @@ def store_items(
                     stats.unchanged += 1
                 continue
             item = (
-                _in_batch(batch, entry)
-                or _find_relayed(session, entry)
-                or _find_similar(session, source, entry)
+                _by_address(batch, entry)
+                or _by_address(relayed, entry)
+                or _most_similar(entry, candidates.get(entry.key, []))
             )
             if item is None:
                 item = _new_item(session, source, entry, tags, now=now)
@@ -93,66 +101,86 @@ def store_items(
     return stats
 
 
-def _in_batch(batch: dict[str, Item], entry: _Entry) -> Item | None:
+def _by_address(index: dict[str, Item], entry: _Entry) -> Item | None:
     for key in (entry.url, entry.data.guid):
-        if key and key in batch:
-            return batch[key]
+        if key and key in index:
+            return index[key]
     return None
+
+
+def _chunks(values: list[T], size: int = 500) -> Iterator[list[T]]:
+    """Bounded IN lists, whatever the size of a feed."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _sightings_by_key(session: Session, source: Source, keys: list[str]) -> dict[str, Sighting]:
     found: dict[str, Sighting] = {}
-    for start in range(0, len(keys), 500):  # bounded IN lists
-        chunk = keys[start : start + 500]
+    for chunk in _chunks(keys):
         query = select(Sighting).where(Sighting.source_id == source.id, Sighting.key.in_(chunk))
         found.update((s.key, s) for s in session.scalars(query))
     return found
 
 
-def _find_relayed(session: Session, entry: _Entry) -> Item | None:
-    url, guid = entry.url, entry.data.guid
-    conditions = []
-    if url:
-        conditions.append(Sighting.canonical_url == url)
-    if guid:
-        conditions.append(Sighting.guid == guid)
-    if not conditions:
-        return None
-    sighting = session.scalars(
-        select(Sighting).where(or_(*conditions)).order_by(Sighting.id).limit(1)
-    ).first()
-    return sighting.item if sighting else None
+def _relayed(session: Session, entries: list[_Entry]) -> dict[str, Item]:
+    """Items already seen elsewhere at the same canonical URL or GUID, by that address."""
+    urls = [e.url for e in entries if e.url]
+    guids = [e.data.guid for e in entries if e.data.guid]
+    found: dict[str, Item] = {}
+    for column, values in ((Sighting.canonical_url, urls), (Sighting.guid, guids)):
+        for chunk in _chunks(values):
+            query = (
+                select(Sighting)
+                .where(column.in_(chunk))
+                .order_by(Sighting.id.desc())
+                .options(selectinload(Sighting.item))
+            )
+            # Oldest last, so that the first sighting of an address wins.
+            found.update((getattr(s, column.key), s.item) for s in session.scalars(query))
+    return found
 
 
-def _find_similar(session: Session, source: Source, entry: _Entry) -> Item | None:
-    title = entry.title
-    keys = title.bands
-    if not keys:
-        return None
-    # Two shared bands at least: one alone is often a chance collision of common words.
-    candidates = (
-        select(TitleBand.item_id)
-        .where(TitleBand.band.in_(keys))
-        .group_by(TitleBand.item_id)
-        .having(func.count() >= 2)
-        .order_by(func.count().desc())
-        .limit(MAX_CANDIDATES)
-    )
+def _candidates(session: Session, source: Source, entries: list[_Entry]) -> dict[str, list[Item]]:
+    """Near-duplicate candidates of each entry: items of other sources sharing at least two
+    title bands with it (one alone is often a chance collision of common words), the
+    closest first, at most MAX_CANDIDATES."""
+    wanted: dict[int, list[str]] = {}
+    for entry in entries:
+        for band in entry.title.bands:
+            wanted.setdefault(band, []).append(entry.key)
     # A source does not relay itself: two of its entries are two things.
-    own = exists().where(Sighting.item_id == Item.id, Sighting.source_id == source.id)
+    own = exists().where(Sighting.item_id == TitleBand.item_id, Sighting.source_id == source.id)
+    shared: dict[str, Counter[int]] = {}
+    for chunk in _chunks(list(wanted)):
+        rows = session.execute(
+            select(TitleBand.band, TitleBand.item_id).where(TitleBand.band.in_(chunk), ~own)
+        )
+        for band, item_id in rows:
+            for key in wanted[band]:
+                shared.setdefault(key, Counter())[item_id] += 1
+    chosen = {
+        key: [i for i, n in counts.most_common(MAX_CANDIDATES) if n >= 2]
+        for key, counts in shared.items()
+    }
+    ids = sorted({i for group in chosen.values() for i in group})
+    items: dict[int, Item] = {}
+    for chunk in _chunks(ids):
+        items.update((i.id, i) for i in session.scalars(select(Item).where(Item.id.in_(chunk))))
+    return {key: [items[i] for i in group if i in items] for key, group in chosen.items()}
+
+
+def _most_similar(entry: _Entry, candidates: list[Item]) -> Item | None:
     best: tuple[float, Item] | None = None
-    for item in session.scalars(
-        select(Item).where(Item.id.in_(candidates.scalar_subquery()), ~own)
-    ):
+    for item in candidates:
         other = similar.Title(item.title)
         if not similar.same_thing(
-            title,
+            entry.title,
             other,
             dates_agree=_agree_dates(entry.data, item),
             funders_agree=_agree_funders(entry.data, item),
         ):
             continue
-        score = similar.similarity(title, other)
+        score = similar.similarity(entry.title, other)
         if best is None or score > best[0]:
             best = (score, item)
     return best[1] if best else None
