@@ -21,7 +21,7 @@ from veille.config import Settings
 from veille.db import session_scope
 from veille.digest.editions import get_edition, render, set_status
 from veille.digest.mailer import Mailer, build_message, make_mailer
-from veille.digest.render import personalise
+from veille.digest.render import RenderedEdition, personalise
 from veille.errors import DeliveryError, InvalidTransition
 from veille.models import Delivery, Edition, Subscriber, Subscription, utcnow
 
@@ -187,11 +187,11 @@ def _deliver_one(
     delivery: Delivery,
     mailer: Mailer,
     settings: Settings,
-    rendered,
+    rendered: RenderedEdition,
     slug: str,
     title: str,
     report: SendReport,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     subscriber = session.get(Subscriber, delivery.subscriber_id)
     assert subscriber is not None
     if subscriber.status != "confirmed":  # left between enqueue and now: respect it
