@@ -68,6 +68,7 @@ from veille.db import session_scope  # noqa: E402
 from veille.digest.render import MONTHS_FR  # noqa: E402
 from veille.models import Item, Sighting, Source, utcnow  # noqa: E402
 from veille.setup import initialise  # noqa: E402
+from veille.sources import offload  # noqa: E402
 from veille.sources.collect import (  # noqa: E402
     SourceReport,
     collect,
@@ -1109,10 +1110,12 @@ def main() -> None:
     print("ratios:")
     print(f"  full cycle wall / latency floor          {full.wall / floor.seconds:6.2f}x")
     print(f"  full cycle wall / max(latency, parse)    {full.wall / both:6.2f}x")
-    print(f"  full cycle CPU  / parse floor CPU        {full.cpu / parse_cpu:6.2f}x")
+    print(
+        f"  full cycle CPU  / parse floor CPU        {full.cpu / parse_cpu:6.2f}x"
+        "  (main process only)"
+    )
     print(f"  fetch + parse wall / latency floor       {harvest.wall / floor.seconds:6.2f}x")
     print(f"  fetch + parse wall / max(latency, parse) {harvest.wall / both:6.2f}x")
-    print(f"  store share of full-cycle CPU (est.)     {1 - harvest.cpu / full.cpu:6.2%}")
     print(
         f"  naive sequential wall / full cycle wall  {naive.wall / full.wall:6.2f}x"
         " (above 1: collect is faster)"
@@ -1121,8 +1124,9 @@ def main() -> None:
     print(f"  unchanged / full cycle: CPU              {again.cpu / full.cpu:6.2%}")
     print(f"  unchanged cycle wall / latency floor     {again.wall / floor.seconds:6.2f}x")
     print(
-        "(CPU = time.process_time() of this process, all threads; the servers run in a "
-        "child process)"
+        "(CPU = time.process_time() of this process, all threads. Not counted: the servers,"
+        " in a child process, and the collector's parsing workers, which a cycle of"
+        f" {offload.MIN_SOURCES_FOR_POOL} sources or more starts on the other cores)"
     )
 
 
