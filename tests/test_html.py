@@ -597,3 +597,13 @@ def test_extract_listing_never_raises(parts: list[str], rules: dict[str, Any]) -
     for item in items:
         assert item.title or item.url
         assert item.url is None or item.url.startswith(("http://", "https://"))
+
+
+def test_css_that_cannot_be_evaluated_is_a_rules_error() -> None:
+    with pytest.raises(RulesError, match="Sélecteur CSS invalide « p::before »"):
+        extract_listing(
+            "<p>x</p>",
+            base_url="https://x.example/",
+            rules={"item": "p::before", "title": "a", "link": "a@href"},
+            today=TODAY,
+        )

@@ -173,6 +173,7 @@ def test_naive_now_is_read_as_paris_time() -> None:
 def test_one_broken_event_does_not_hide_the_others() -> None:
     content = (
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nX-VEILLE-NOTE:synthetic fixture\r\n"
+        # An unreadable start date, on purpose: this event is dropped, the others are kept.
         b"BEGIN:VEVENT\r\nUID:bad\r\nSUMMARY:Sans date\r\nDTSTART:2026XXX\r\nEND:VEVENT\r\n"
         b"BEGIN:VEVENT\r\nUID:no-title\r\nDTSTART:20260310T100000Z\r\nEND:VEVENT\r\n"
         b"BEGIN:VEVENT\r\nUID:ok\r\nSUMMARY:Rencontre\r\nDTSTART:20260310T100000Z\r\n"

@@ -138,6 +138,8 @@ def _elements(scope: _Scope, selector: str, *, first: bool) -> list[Tag]:
             found = scope.element.select_one(selector)
             return [found] if found is not None else []
         return list(scope.element.select(selector))
+    # soupsieve raises NotImplementedError for valid CSS it cannot evaluate ("p::before"):
+    # to staff that is a rule to rewrite, like a syntax error.
     except (SelectorSyntaxError, ValueError, NotImplementedError) as exc:
         raise RulesError(f"Sélecteur CSS invalide « {selector} » : {exc}") from None
 
